@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AutomateConfig(AppConfig):
+    name = "automate"
+    verbose_name = "Power Automate"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BcsiteConfig(AppConfig):
+    name = "bcsite"
+    verbose_name = "Platform"

@@ -1,0 +1,2 @@
+def shell(request):
+    return {"company": getattr(request, "company", None)}

@@ -1,6 +1,20 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from bcsite import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("tellme/", views.tell_me, name="tellme"),
+    path("company/switch/", views.company_switch, name="company_switch"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    # Django's LogoutView signs out on POST only: a link or a prefetch never signs anyone out.
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("bcsite.pages.urls")),
 ]

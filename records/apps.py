@@ -6,4 +6,5 @@ class RecordsConfig(AppConfig):
     verbose_name = "Records"
 
     def ready(self) -> None:
-        from records import pages  # noqa: F401  (declares the pages in the registry)
+        # Importing declares the pages and the role centre's cues in the registry.
+        from records import cues, pages  # noqa: F401

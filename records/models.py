@@ -5,7 +5,7 @@ touches several rows or the outside world is a service in ``records.services``.
 """
 
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -14,6 +14,12 @@ from django.db import models
 ZERO = Decimal("0")
 MONEY = {"max_digits": 18, "decimal_places": 2, "default": ZERO}
 QUANTITY = {"max_digits": 18, "decimal_places": 5, "default": ZERO}
+CENT = Decimal("0.01")
+
+
+def round_amount(value: Decimal) -> Decimal:
+    """Round to cents, halves away from zero, as BC's amount rounding precision does."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class Company(models.Model):
@@ -117,9 +123,7 @@ class Customer(CompanyOwned):
 
     class Meta:
         ordering = ["no"]
-        constraints = [
-            models.UniqueConstraint(fields=["company", "no"], name="customer_unique_no")
-        ]
+        constraints = [models.UniqueConstraint(fields=["company", "no"], name="customer_unique_no")]
         indexes = [
             models.Index(fields=["company", "name"]),
             models.Index(fields=["company", "city"]),
@@ -132,10 +136,11 @@ class Customer(CompanyOwned):
         """Why this customer cannot take part in ``for_`` ("order", "ship" or "invoice")."""
         if self.blocked == self.Blocked.ALL:
             return f"Customer {self.no} is blocked for all transactions."
-        if for_ == "ship" and self.blocked == self.Blocked.SHIP:
+        # Invoicing an order ships it too, so a shipping block also stops invoicing.
+        if for_ in ("ship", "invoice") and self.blocked == self.Blocked.SHIP:
             return f"Customer {self.no} is blocked for shipping."
-        if for_ == "invoice" and self.blocked in (self.Blocked.SHIP, self.Blocked.INVOICE):
-            return f"Customer {self.no} is blocked for {self.get_blocked_display().lower()}."
+        if for_ == "invoice" and self.blocked == self.Blocked.INVOICE:
+            return f"Customer {self.no} is blocked for invoicing."
         return None
 
 
@@ -207,9 +212,32 @@ class SalesOrder(CompanyOwned):
         """Released and pending documents are read-only until reopened."""
         return self.status == self.Status.OPEN
 
+    # The can_* checks look at the status only, to enable buttons; the services
+    # check everything else (lines, blocked customer and items) and still refuse.
+    @property
+    def can_release(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    @property
+    def can_reopen(self) -> bool:
+        return self.status == self.Status.RELEASED
+
+    @property
+    def can_post(self) -> bool:
+        # Posting releases an open order first, as BC does.
+        return self.status in (self.Status.OPEN, self.Status.RELEASED)
+
     @property
     def vat_amount(self) -> Decimal:
         return self.amount_including_vat - self.amount
+
+    @property
+    def document_label(self) -> str:
+        """How BC names the header in its messages."""
+        return f"Sales Header: Document Type=Order, No.={self.no}"
+
+    def compute_amount_including_vat(self, amount: Decimal) -> Decimal:
+        return round_amount(amount * (Decimal("100") + (self.vat_percent or ZERO)) / 100)
 
 
 class SalesOrderLine(models.Model):
@@ -247,9 +275,11 @@ class SalesOrderLine(models.Model):
         return f"{self.order.no} line {self.line_no}"
 
     def compute_line_amount(self) -> Decimal:
-        gross = (self.quantity or ZERO) * (self.unit_price or ZERO)
-        discount = gross * (self.line_discount_percent or ZERO) / Decimal("100")
-        return (gross - discount).quantize(Decimal("0.01"))
+        # BC rounds the gross amount and the discount amount each, then subtracts,
+        # so the invoice shows a discount amount that adds up to the line amount.
+        gross = round_amount((self.quantity or ZERO) * (self.unit_price or ZERO))
+        discount = round_amount(gross * (self.line_discount_percent or ZERO) / Decimal("100"))
+        return gross - discount
 
 
 class PostedSalesInvoice(CompanyOwned):

@@ -13,6 +13,12 @@ from records.models import Membership
 from tests.factories import CompanyFactory, MembershipFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 costs ~0.3 s a user; tests need passwords to work, not to resist cracking.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def company(db):
     return CompanyFactory(name="CRONUS", display_name="CRONUS USA, Inc.")

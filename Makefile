@@ -1,0 +1,83 @@
+# bcsite: `make run` starts the site with demo data, `make test` runs the whole suite.
+# Both set up what they need first (a virtualenv in .venv, the project and its tools).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k tellme -x"`.
+PYTEST_ARGS ?=
+
+.PHONY: help install run test pytest lint fmt chromium redis-check
+
+help:
+	@echo "make run    set up and start bcsite on http://$(HOST):$(PORT) (web, Celery worker, beat)"
+	@echo "make test   lint and run the whole test suite"
+	@echo "make lint   ruff check and format check"
+	@echo "make fmt    ruff fix and format"
+
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 was not found)." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstalls only when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser here.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium for the browser tests..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need /usr/bin/chromium and will be skipped without it." >&2; \
+			echo "Install it with: sudo apt-get install -y chromium" >&2; \
+		fi; \
+	fi
+
+redis-check: install
+	@$(PY) -c "import os, redis; redis.Redis.from_url(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0'), socket_connect_timeout=2).ping()" 2>/dev/null || { \
+		echo "" >&2; \
+		echo "Redis is not reachable at $${REDIS_URL:-redis://127.0.0.1:6379/0}." >&2; \
+		echo "bcsite runs its flows and approvals on Celery, which needs Redis. Start it, e.g.:" >&2; \
+		echo "    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no" >&2; \
+		echo "or set REDIS_URL to a Redis server, then run 'make run' again." >&2; \
+		exit 1; }
+
+run: install redis-check
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo ""
+	@echo "  bcsite is starting on http://$(HOST):$(PORT)/"
+	@echo "  Demo users (password: demo): admin, sales, approver"
+	@echo "  Stop with Ctrl+C."
+	@echo ""
+	@trap 'kill $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$(PY) -m celery --quiet -A bcsite worker --loglevel INFO & worker=$$!; \
+	$(PY) -m celery --quiet -A bcsite beat --loglevel INFO & beat=$$!; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+pytest: install chromium
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint pytest

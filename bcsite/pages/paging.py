@@ -1,0 +1,184 @@
+"""Keyset (cursor) paging for lists, so page 2,000 costs what page 1 costs.
+
+Rows are ordered by (sort column, pk); a cursor carries the (value, pk) of the row a page
+starts after or ends before, and the next query asks for rows beyond it. No OFFSET, and the
+pk breaks ties, so rows with equal values are neither skipped nor repeated. Counting is
+bounded: a list counts at most ``limit`` rows and says "1,000+".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+KEY = "keyset_value"
+# Primary keys are 64-bit: a larger number in a cursor was not handed out by us.
+PK_LIMIT = 2**63
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this list did not hand out (edited by hand, or from another sort)."""
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The order of a list: a field path, its direction, and whether it can be NULL."""
+
+    path: str
+    descending: bool = False
+    model_field: models.Field | None = None
+
+    @property
+    def is_pk(self) -> bool:
+        return self.path == "pk"
+
+    @property
+    def nullable(self) -> bool:
+        return bool(self.model_field is not None and self.model_field.null)
+
+    @property
+    def param(self) -> str:
+        return f"-{self.path}" if self.descending else self.path
+
+    def order_by(self, *, reverse: bool = False) -> list:
+        descending = self.descending != reverse
+        pk_order = "-pk" if descending else "pk"
+        if self.is_pk:
+            return [pk_order]
+        expression = F(self.path)
+        # NULLs always come last on screen. Only nullable columns say so: a plain
+        # ASC/DESC is what the (company, column) indexes can serve.
+        if self.nullable:
+            nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+            ordered = expression.desc(**nulls) if descending else expression.asc(**nulls)
+        else:
+            ordered = expression.desc() if descending else expression.asc()
+        return [ordered, pk_order]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    value: Any
+    pk: int
+
+    def encode(self) -> str:
+        raw = json.dumps([_jsonable(self.value), self.pk], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, sort: Sort) -> Cursor:
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(pk, int) or isinstance(pk, bool) or abs(pk) >= PK_LIMIT:
+                raise InvalidCursor("Invalid page cursor.")
+            if value is not None and sort.model_field is not None and not sort.is_pk:
+                value = sort.model_field.to_python(value)
+        except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeError) as exc:
+            raise InvalidCursor("Invalid page cursor.") from exc
+        return cls(value=pk if sort.is_pk else value, pk=pk)
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    rows: list
+    next_cursor: str | None
+    previous_cursor: str | None
+
+    @property
+    def is_first(self) -> bool:
+        return self.previous_cursor is None
+
+
+def paginate(
+    queryset: models.QuerySet,
+    sort: Sort,
+    *,
+    size: int,
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """One page of ``queryset`` in ``sort`` order, after or before a cursor (one query;
+    two when a "previous" page turns out to be the first)."""
+    if not sort.is_pk:
+        queryset = queryset.annotate(**{KEY: F(sort.path)})
+    if before:
+        cursor = Cursor.decode(before, sort)
+        backwards = queryset.filter(_before(sort, cursor)).order_by(*sort.order_by(reverse=True))
+        rows = list(backwards[: size + 1])
+        if len(rows) > size:
+            rows = rows[:size][::-1]
+            return KeysetPage(rows, _cursor_of(rows[-1], sort), _cursor_of(rows[0], sort))
+        # Fewer than a page before the cursor: that is the first page; show it whole.
+        after = None
+    filtered = queryset
+    if after:
+        filtered = queryset.filter(_after(sort, Cursor.decode(after, sort)))
+    rows = list(filtered.order_by(*sort.order_by())[: size + 1])
+    has_next = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _cursor_of(rows[-1], sort) if has_next else None
+    previous_cursor = _cursor_of(rows[0], sort) if after and rows else None
+    return KeysetPage(rows, next_cursor, previous_cursor)
+
+
+def bounded_count(queryset: models.QuerySet, limit: int) -> tuple[int, bool]:
+    """How many rows match, counting at most ``limit + 1``: (count, more than limit)."""
+    count = queryset.order_by().values("pk")[: limit + 1].count()
+    return min(count, limit), count > limit
+
+
+def _cursor_of(row: models.Model, sort: Sort) -> str:
+    value = row.pk if sort.is_pk else getattr(row, KEY)
+    return Cursor(value=value, pk=row.pk).encode()
+
+
+def _after(sort: Sort, cursor: Cursor) -> Q:
+    """Rows after the cursor in display order (NULLs last)."""
+    return _beyond(sort, cursor, forward=True)
+
+
+def _before(sort: Sort, cursor: Cursor) -> Q:
+    return _beyond(sort, cursor, forward=False)
+
+
+def _beyond(sort: Sort, cursor: Cursor, *, forward: bool) -> Q:
+    ascending = (not sort.descending) == forward
+    gt, gte = ("gt", "gte") if ascending else ("lt", "lte")
+    pk_beyond = Q(**{f"pk__{gt}": cursor.pk})
+    if sort.is_pk:
+        return pk_beyond
+    path = sort.path
+    if cursor.value is None:
+        # The cursor row is among the NULLs, which sit at the end.
+        if forward:
+            return Q(**{f"{path}__isnull": True}) & pk_beyond
+        return Q(**{f"{path}__isnull": False}) | (Q(**{f"{path}__isnull": True}) & pk_beyond)
+    # "value >= v AND (value > v OR pk > p)" rather than a plain OR, so the database can
+    # range-scan the column's index from v.
+    condition = Q(**{f"{path}__{gte}": cursor.value}) & (
+        Q(**{f"{path}__{gt}": cursor.value}) | pk_beyond
+    )
+    if forward and sort.nullable:
+        condition |= Q(**{f"{path}__isnull": True})
+    return condition
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

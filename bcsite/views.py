@@ -1,0 +1,168 @@
+"""The shell's own pages: the role centre, Tell me, and switching companies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST, require_safe
+
+from bcsite import pages
+from bcsite.registry import Cue, TellMeEntry, registry
+from records.middleware import SESSION_KEY
+
+# Tell me's dropdown stays short; the results page shows everything that matches.
+TELL_ME_DROPDOWN_LIMIT = 12
+TELL_ME_QUERY_MAX_LENGTH = 100
+
+
+def no_company_response(request: HttpRequest) -> HttpResponse:
+    """The page for a signed-in user who is a member of no company."""
+    return render(request, "bcsite/no_company.html", status=403)
+
+
+def company_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sign-in required, and a company to work in; otherwise a page that says why not."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if getattr(request, "company", None) is None:
+            return no_company_response(request)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+# -- Role centre ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CueTile:
+    label: str
+    count: int
+    url: str
+
+
+@dataclass(frozen=True)
+class CueGroup:
+    name: str
+    tiles: list[CueTile]
+
+
+def cue_groups(request: HttpRequest, cues: Iterable[Cue]) -> list[CueGroup]:
+    """Cues in their order; a group sits where its first cue falls."""
+    grouped: dict[str, list[CueTile]] = {}
+    for cue in sorted(cues, key=lambda c: (c.order, c.label)):
+        tile = CueTile(label=cue.label, count=cue.count(request), url=cue.url(request))
+        grouped.setdefault(cue.group, []).append(tile)
+    return [CueGroup(name=name, tiles=tiles) for name, tiles in grouped.items()]
+
+
+def greeting(user, now=None) -> str:
+    hour = timezone.localtime(now).hour
+    if 5 <= hour < 12:
+        part = "Good morning"
+    elif 12 <= hour < 18:
+        part = "Good afternoon"
+    else:
+        part = "Good evening"
+    return f"{part}, {user.first_name or user.get_username()}!"
+
+
+@require_safe
+@company_required
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "greeting": greeting(request.user),
+        "today": timezone.localdate(),
+        "cue_groups": cue_groups(request, registry.cues),
+    }
+    return render(request, "bcsite/home.html", context)
+
+
+# -- Tell me --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TellMeCategory:
+    name: str
+    entries: list[TellMeEntry]
+
+
+def tell_me_search(entries: Iterable[TellMeEntry], query: str) -> list[TellMeEntry]:
+    """Entries whose label holds every word of ``query``, in any order, ignoring case.
+
+    Labels that start with the query come first, then labels in which every word
+    starts a word; the rest keep the order they were given in.
+    """
+    words = query.lower().split()
+    if not words:
+        return []
+    phrase = " ".join(words)
+
+    def rank(entry: TellMeEntry) -> int:
+        label = entry.label.lower()
+        if label.startswith(phrase):
+            return 0
+        label_words = label.replace("-", " ").split()
+        if all(any(lw.startswith(w) for lw in label_words) for w in words):
+            return 1
+        return 2
+
+    found = [e for e in entries if all(w in e.label.lower() for w in words)]
+    # sorted() is stable, so entries of equal rank stay in the registry's order.
+    return sorted(found, key=rank)
+
+
+def by_category(entries: Iterable[TellMeEntry]) -> list[TellMeCategory]:
+    grouped: dict[str, list[TellMeEntry]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.category, []).append(entry)
+    return [TellMeCategory(name=name, entries=items) for name, items in grouped.items()]
+
+
+@require_safe
+@company_required
+def tell_me(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:TELL_ME_QUERY_MAX_LENGTH]
+    entries = pages.tell_me_entries(request)
+    found = tell_me_search(entries, query) if query else []
+    context = {"query": query, "found_count": len(found)}
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        context["categories"] = by_category(found[:TELL_ME_DROPDOWN_LIMIT])
+        context["more"] = len(found) > TELL_ME_DROPDOWN_LIMIT
+        response = render(request, "bcsite/tellme.html#dropdown", context)
+    else:
+        # With no query the page lists everything: an index of pages that needs no script.
+        context["categories"] = by_category(found if query else entries)
+        response = render(request, "bcsite/tellme.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# -- Company switch -------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def company_switch(request: HttpRequest) -> HttpResponse:
+    """Work in another of the user's companies; anyone else's company does not exist here."""
+    raw = request.POST.get("company", "")
+    # Only plain, bounded numbers reach the database: anything else is no company of theirs.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
+        raise Http404("No such company.")
+    membership = get_object_or_404(
+        request.user.memberships.select_related("company"), company_id=int(raw)
+    )
+    request.session[SESSION_KEY] = membership.company_id
+    messages.info(request, f"You are now working in {membership.company}.")
+    # Records of the previous company would not open any more, so start from the role centre.
+    return redirect("home")

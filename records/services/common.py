@@ -1,0 +1,82 @@
+"""Helpers shared by the services: field checks, validation, BC-style messages."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+
+from records.models import SalesOrder
+
+
+def writable_fields(model: type[models.Model], *, exclude: tuple[str, ...] = ()) -> frozenset:
+    """The fields a service accepts: editable ones, never the company or the primary key."""
+    return frozenset(
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name != "company" and f.name not in exclude
+    )
+
+
+def check_field_names(fields: dict, *, writable: frozenset, protected: dict[str, str]) -> None:
+    """Refuse fields that cannot be written, each with its own message."""
+    errors = {}
+    for name in fields:
+        if name in protected:
+            errors[name] = [protected[name]]
+        elif name not in writable:
+            errors[name] = [f"The field {name} cannot be set."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def clean_errors(instance: models.Model, *, exclude: tuple[str, ...] = ()) -> dict[str, list]:
+    """Run the model's field validation and return its errors instead of raising.
+
+    Cleaning converts the values in place (a "12.5" string becomes a Decimal), so a
+    service can check its own rules on the fields that came out clean and report
+    all the errors together. Uniqueness is the services' job, with clearer messages.
+    """
+    for field in instance._meta.concrete_fields:
+        # Forms send "" for an empty date; a nullable field stores that as NULL.
+        if field.null and getattr(instance, field.attname) == "":
+            setattr(instance, field.attname, None)
+    try:
+        instance.full_clean(
+            exclude=list(exclude), validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        return {field: list(messages) for field, messages in exc.message_dict.items()}
+    return {}
+
+
+def add_error(errors: dict[str, list], field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def raise_errors(errors: dict[str, list]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def normalize_no(value) -> str:
+    """BC's No. fields are codes: trimmed and upper case."""
+    return str(value or "").strip().upper()
+
+
+def save_with_unique_no(instance: models.Model, *, label: str, **save_kwargs) -> None:
+    """Save, turning a lost race for a unique No. into the same message as the check."""
+    try:
+        with transaction.atomic():
+            instance.save(**save_kwargs)
+    except IntegrityError:
+        raise ValidationError({"no": [f"{label} {instance.no} already exists."]}) from None
+
+
+def order_status_error(order: SalesOrder, expected: str = "Open") -> ValidationError:
+    return ValidationError(
+        f"Status must be equal to '{expected}' in {order.document_label}. "
+        f"Current value is '{order.get_status_display()}'."
+    )
+
+
+def ensure_order_editable(order: SalesOrder) -> None:
+    if not order.is_editable:
+        raise order_status_error(order)

@@ -7,7 +7,7 @@ from bcsite import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("tellme/", views.tell_me, name="tellme"),
-    path("company/switch/", views.company_switch, name="company_switch"),
+    path("", include("records.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from records import services
@@ -463,6 +463,8 @@ def demo_seed(
             started = time.monotonic()
             fill(company, target, summary, log)
             summary.seconds[f"volume {what}"] = time.monotonic() - started
+    if customers or items or orders:
+        _refresh_statistics()
 
     summary.totals = {
         "customers": Customer.objects.filter(company=company).count(),
@@ -660,6 +662,13 @@ def _reserve_numbers(company: Company, code: str, count: int) -> list[str]:
     series.last_no_used = numbers[-1]
     series.save(update_fields=["last_no_used"])
     return numbers
+
+
+def _refresh_statistics() -> None:
+    """After a bulk load the planner's row estimates are stale until autovacuum runs;
+    refresh them so the first page views after seeding get the plans they will have."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _batches(total: int, size: int = BATCH):

@@ -127,6 +127,7 @@ class Customer(CompanyOwned):
         indexes = [
             models.Index(fields=["company", "name"]),
             models.Index(fields=["company", "city"]),
+            models.Index(fields=["company", "blocked"]),
         ]
 
     def __str__(self) -> str:
@@ -161,7 +162,10 @@ class Item(CompanyOwned):
     class Meta:
         ordering = ["no"]
         constraints = [models.UniqueConstraint(fields=["company", "no"], name="item_unique_no")]
-        indexes = [models.Index(fields=["company", "description"])]
+        indexes = [
+            models.Index(fields=["company", "description"]),
+            models.Index(fields=["company", "blocked"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.no} {self.description}"

@@ -36,7 +36,7 @@ class ListQuery:
 
     def apply(self, queryset: models.QuerySet) -> models.QuerySet:
         if self.q and self.page.search_fields:
-            terms = [Q(**{f"{name}__icontains": self.q}) for name in self.page.search_fields]
+            terms = [search_term(queryset.model, name, self.q) for name in self.page.search_fields]
             queryset = queryset.filter(reduce(or_, terms))
         for declared in self.page.filters:
             if declared.name in self.filters:
@@ -125,3 +125,29 @@ def _through_subquery(model: type[models.Model], lookup: dict[str, Any]) -> dict
     if related is None or not model._meta.get_field(relation).many_to_one:
         return lookup
     return {f"{relation}__in": related._default_manager.filter(**{rest: value}).values("pk")}
+
+
+# A search through a relation first looks up at most this many related ids.
+RELATED_SEARCH_LIMIT = 200
+
+
+def search_term(model: type[models.Model], name: str, text: str) -> Q:
+    """``name`` contains ``text``; through a relation (``customer__no``), by related ids.
+
+    A join inside the OR of a search keeps the database from combining the columns'
+    (trigram) indexes, so every search would scan the table. Matching related rows are
+    looked up first and the term becomes ``customer_id IN (...)``, which an index serves.
+    With more matches than the bound, the plain join is still correct, only slower.
+    """
+    relation, _, rest = name.partition("__")
+    if not rest:
+        return Q(**{f"{name}__icontains": text})
+    related = model._meta.get_field(relation).related_model
+    ids = list(
+        related._default_manager.filter(**{f"{rest}__icontains": text}).values_list(
+            "pk", flat=True
+        )[: RELATED_SEARCH_LIMIT + 1]
+    )
+    if len(ids) > RELATED_SEARCH_LIMIT:
+        return Q(**{f"{name}__icontains": text})
+    return Q(**{f"{relation}__in": ids})

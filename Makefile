@@ -13,11 +13,12 @@ PORT ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k tellme -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help install run test pytest lint fmt chromium redis-check
+.PHONY: help install run test pytest lint fmt chromium redis-check bench
 
 help:
 	@echo "make run    set up and start bcsite on http://$(HOST):$(PORT) (web, Celery worker, beat)"
 	@echo "make test   lint and run the whole test suite"
+	@echo "make bench  page server time at 100k sales orders (BENCH_DATABASE_URL picks the database)"
 	@echo "make lint   ruff check and format check"
 	@echo "make fmt    ruff fix and format"
 
@@ -81,3 +82,11 @@ pytest: install chromium
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 test: lint pytest
+
+# Benchmarks run on a database of their own, so the volume they load never mixes with
+# the demo database of `make run`. SQLite under var/ unless BENCH_DATABASE_URL is set.
+BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
+
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_pages

@@ -1,0 +1,124 @@
+"""``manage.py bench_pages``: server time and query counts of list, card and document pages.
+
+Measures with Django's test client inside one process, so the figures are the server's own
+time (URL resolving, views, queries, templates), without network or browser. The data is
+topped up first with ``seed_demo`` (100k sales orders, 10k customers by default), on the
+database that DATABASE_URL names. Prints a table and writes JSON to var/bench/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import statistics
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import BaseCommand, call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from bcsite.pages.paging import Cursor
+from records.models import Company, Customer, Item, SalesOrder
+
+SAMPLES = 30
+
+
+class Command(BaseCommand):
+    help = "Measure list, card and document page server time at volume (p50/p95, queries)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--orders", type=int, default=100_000)
+        parser.add_argument("--customers", type=int, default=10_000)
+        parser.add_argument("--samples", type=int, default=SAMPLES)
+        parser.add_argument("--output", default=str(settings.VAR_DIR / "bench" / "pages.json"))
+
+    def handle(self, *args, **options):
+        call_command(
+            "seed_demo", orders=options["orders"], customers=options["customers"], verbosity=0
+        )
+        # The test client checks ALLOWED_HOSTS like any request does.
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="sales"))
+        company = Company.objects.get(name="CRONUS")
+        results = [
+            self._measure(client, label, url, options["samples"])
+            for label, url in self._cases(company)
+        ]
+        report = {
+            "benchmark": "pages",
+            "database": connection.vendor,
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "rows": {
+                "sales orders": SalesOrder.objects.filter(company=company).count(),
+                "customers": Customer.objects.filter(company=company).count(),
+            },
+            "results": results,
+        }
+        self._print(report)
+        output = Path(options["output"])
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report, indent=2))
+        self.stdout.write(f"Written to {output}")
+
+    def _cases(self, company: Company) -> list[tuple[str, str]]:
+        orders = SalesOrder.objects.filter(company=company)
+        rng = random.Random(7)
+        middle = orders.order_by("no")[orders.count() // 2]
+        deep = Cursor(value=middle.no, pk=middle.pk).encode()
+        order = orders.order_by("pk")[rng.randrange(orders.count())]
+        customers = Customer.objects.filter(company=company)
+        customer = customers.order_by("pk")[rng.randrange(customers.count())]
+        item = Item.objects.filter(company=company).order_by("pk").first()
+        return [
+            ("sales order list, first page", "/sales-orders/"),
+            ("sales order list, middle page", f"/sales-orders/?after={deep}"),
+            ("sales order list, status filter", "/sales-orders/?status=released"),
+            ("sales order list, sorted by date", "/sales-orders/?sort=-order_date"),
+            ("sales order list, search", "/sales-orders/?q=fabrikam"),
+            ("customer list, first page", "/customers/"),
+            ("customer list, search", "/customers/?q=atlanta"),
+            ("sales order document", f"/sales-orders/{order.pk}/"),
+            ("customer card", f"/customers/{customer.pk}/"),
+            ("item card", f"/items/{item.pk}/"),
+            ("role centre", "/"),
+        ]
+
+    def _measure(self, client: Client, label: str, url: str, samples: int) -> dict:
+        response = client.get(url)  # warm caches and the plan
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        times = []
+        for _ in range(samples):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                client.get(url)
+                times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        return {
+            "page": label,
+            "url": url,
+            "p50_ms": round(statistics.median(times), 1),
+            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+            "queries": len(queries),
+        }
+
+    def _print(self, report: dict) -> None:
+        rows = report["rows"]
+        self.stdout.write(
+            f"Page server time on {report['database']}, {report['cores']} cores, "
+            f"{rows['sales orders']:,} sales orders, {rows['customers']:,} customers"
+        )
+        self.stdout.write(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+        for result in report["results"]:
+            self.stdout.write(
+                f"{result['page']:36} {result['p50_ms']:>8} {result['p95_ms']:>8} "
+                f"{result['queries']:>8}"
+            )

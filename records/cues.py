@@ -1,7 +1,9 @@
 """The role centre's Activities cues: counts of the company's rows that open filtered lists.
 
-Each count is one COUNT over an index that starts with the company; each link is the list
-page's own URL with the filter that selects exactly the rows counted.
+Each cue is a list page and the filters it opens with (BC filter expressions, as people
+type them in the filter pane). The count is taken with the list's own filtering, so the
+number on the tile is the number of rows the list shows; each count is one COUNT over an
+index that starts with the company.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
+from bcsite.pages.listing import filter_rows
 from bcsite.registry import Cue, registry
 from records.models import Customer, Item, PostedSalesInvoice, SalesOrder
 
@@ -27,57 +30,38 @@ def list_page_for(model: type[models.Model]):
 
 
 def _cue(
-    label: str,
-    model: type[models.Model],
-    lookups: Callable[[], dict],
-    params: Callable[[], dict],
-    order: int,
+    label: str, model: type[models.Model], filters: Callable[[], dict[str, str]], order: int
 ) -> Cue:
-    """A cue over ``model``; ``lookups`` and ``params`` are called per request (dates move)."""
+    """A cue over ``model``'s list; ``filters`` is called per request (dates move)."""
 
     def count(request: HttpRequest) -> int:
-        return model._default_manager.filter(company=request.company, **lookups()).count()
+        page = list_page_for(model)
+        return filter_rows(page, page.queryset(request), filters()).count()
 
     def url(request: HttpRequest) -> str:
-        return list_page_for(model).list_url(**params())
+        return list_page_for(model).list_url(**filters())
 
     return Cue(group=GROUP, label=label, count=count, url=url, order=order)
 
 
-def _status(status: SalesOrder.Status) -> Cue:
+def _status(status: SalesOrder.Status, order: int) -> Cue:
     return _cue(
-        f"Sales Orders - {status.label}",
-        SalesOrder,
-        lambda: {"status": status},
-        lambda: {"status": status.value},
-        order={"open": 10, "released": 20, "pending_approval": 30}[status.value],
+        f"Sales Orders - {status.label}", SalesOrder, lambda: {"status": status.value}, order
     )
 
 
-def _today() -> dict:
+def _today() -> dict[str, str]:
     return {"posting_date": timezone.localdate().isoformat()}
 
 
 CUES = [
-    _status(SalesOrder.Status.OPEN),
-    _status(SalesOrder.Status.RELEASED),
-    _status(SalesOrder.Status.PENDING_APPROVAL),
-    # "Blocked" means blocked for everything, which is what the list's Blocked filter selects.
-    _cue(
-        "Customers - Blocked",
-        Customer,
-        lambda: {"blocked": Customer.Blocked.ALL},
-        lambda: {"blocked": Customer.Blocked.ALL.value},
-        order=40,
-    ),
-    _cue(
-        "Items - Blocked",
-        Item,
-        lambda: {"blocked": True},
-        lambda: {"blocked": "yes"},
-        order=50,
-    ),
-    _cue("Posted Sales Invoices - Today", PostedSalesInvoice, _today, _today, order=60),
+    _status(SalesOrder.Status.OPEN, 10),
+    _status(SalesOrder.Status.RELEASED, 20),
+    _status(SalesOrder.Status.PENDING_APPROVAL, 30),
+    # Blocked for anything (ship, invoice or all): "not blank", as BC's cue counts them.
+    _cue("Customers - Blocked", Customer, lambda: {"blocked": "<>''"}, order=40),
+    _cue("Items - Blocked", Item, lambda: {"blocked": "yes"}, order=50),
+    _cue("Posted Sales Invoices - Today", PostedSalesInvoice, _today, order=60),
 ]
 
 for _c in CUES:

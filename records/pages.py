@@ -25,6 +25,7 @@ from bcsite.pages.base import (
     Filter,
     LinesPart,
     ListPage,
+    Lookup,
     Total,
 )
 from bcsite.registry import registry
@@ -147,13 +148,18 @@ registry.register_page(
         ],
         search_fields=["no", "name", "city", "email", "phone"],
         filters=[
+            Filter("no", label="No.", normalize=str.upper),
+            Filter("name"),
             Filter("city"),
             Filter("blocked"),
             Filter("salesperson_code"),
             Filter("country", label="Country/Region Code"),
+            Filter("credit_limit"),
+            Filter("balance"),
         ],
         default_sort="no",
         bulk_delete=True,
+        lookup=Lookup(key="no", contains=["name"]),
         factboxes=[CUSTOMER_STATISTICS],
     )
 )
@@ -172,12 +178,18 @@ registry.register_page(
                 "general",
                 "General",
                 [
-                    Field("no", create_only=True, required=False, help_text=NEW_NO_HELP),
-                    Field("name"),
-                    Field("balance"),
+                    Field(
+                        "no",
+                        create_only=True,
+                        required=False,
+                        help_text=NEW_NO_HELP,
+                        importance="promoted",
+                    ),
+                    Field("name", importance="promoted"),
+                    Field("balance", importance="promoted"),
                     Field("credit_limit"),
                     Field("blocked"),
-                    Field("salesperson_code"),
+                    Field("salesperson_code", importance="additional"),
                 ],
             ),
             FastTab(
@@ -185,10 +197,10 @@ registry.register_page(
                 "Address & Contact",
                 [
                     Field("address"),
-                    Field("city"),
+                    Field("city", importance="promoted"),
                     Field("post_code", label="Post Code"),
                     Field("country"),
-                    Field("phone"),
+                    Field("phone", importance="promoted"),
                     Field("email", label="Email"),
                 ],
             ),
@@ -258,9 +270,18 @@ registry.register_page(
             Column("blocked"),
         ],
         search_fields=["no", "description"],
-        filters=[Filter("type"), Filter("blocked"), Filter("base_unit_of_measure")],
+        filters=[
+            Filter("no", label="No.", normalize=str.upper),
+            Filter("description"),
+            Filter("type"),
+            Filter("blocked"),
+            Filter("base_unit_of_measure"),
+            Filter("inventory"),
+            Filter("unit_price"),
+        ],
         default_sort="no",
         bulk_delete=True,
+        lookup=Lookup(key="no", contains=["description"]),
         factboxes=[ITEM_DETAILS],
     )
 )
@@ -279,10 +300,16 @@ registry.register_page(
                 "general",
                 "Item",
                 [
-                    Field("no", create_only=True, required=False, help_text=NEW_NO_HELP),
-                    Field("description"),
+                    Field(
+                        "no",
+                        create_only=True,
+                        required=False,
+                        help_text=NEW_NO_HELP,
+                        importance="promoted",
+                    ),
+                    Field("description", importance="promoted"),
                     Field("type"),
-                    Field("base_unit_of_measure"),
+                    Field("base_unit_of_measure", importance="promoted"),
                     Field("blocked"),
                 ],
             ),
@@ -364,12 +391,16 @@ registry.register_page(
         ],
         search_fields=["no", "sell_to_customer_name", "external_document_no", "customer__no"],
         filters=[
+            Filter("no", label="No.", normalize=str.upper),
             Filter("status"),
             Filter(
                 "customer", label="Sell-to Customer No.", lookup="customer__no", normalize=str.upper
             ),
+            Filter("sell_to_customer_name"),
+            Filter("external_document_no"),
             Filter("order_date"),
             Filter("posting_date"),
+            Filter("amount_including_vat"),
         ],
         default_sort="no",
         bulk_delete=True,
@@ -410,12 +441,24 @@ registry.register_page(
                         label="Sell-to Customer No.",
                         link=lambda o: _customer_url(o.customer_id),
                     ),
-                    Field("sell_to_customer_name", readonly=True),
-                    Field("order_date", required=False, initial=timezone.localdate),
-                    Field("posting_date", required=False, initial=timezone.localdate),
+                    Field("sell_to_customer_name", readonly=True, importance="promoted"),
+                    Field(
+                        "order_date",
+                        required=False,
+                        initial=timezone.localdate,
+                        importance="promoted",
+                    ),
+                    # Rarely changed on an order (it starts as today), so BC keeps it
+                    # under "Show more".
+                    Field(
+                        "posting_date",
+                        required=False,
+                        initial=timezone.localdate,
+                        importance="additional",
+                    ),
                     Field("due_date", help_text="Leave blank for 30 days after the order date."),
-                    Field("external_document_no"),
-                    Field("status", readonly=True),
+                    Field("external_document_no", importance="promoted"),
+                    Field("status", readonly=True, importance="promoted"),
                 ],
             ),
             FastTab(
@@ -423,8 +466,8 @@ registry.register_page(
                 "Invoice Details",
                 [
                     Field("vat_percent", readonly=True),
-                    Field("amount"),
-                    Field("amount_including_vat"),
+                    Field("amount", importance="promoted"),
+                    Field("amount_including_vat", importance="promoted"),
                 ],
             ),
         ],

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 Scope = Literal["record", "list", "page"]
+# BC's Importance: promoted fields sum up a collapsed FastTab; additional ones wait behind
+# "Show more".
+Importance = Literal["standard", "promoted", "additional"]
 
 
 # -- Fields and columns -------------------------------------------------------------------
@@ -37,6 +40,8 @@ class Field:
     (``customer__no``). ``value`` computes what to show instead of reading the attribute;
     ``link(obj)`` makes the value a link. ``readonly`` fields are shown and never edited;
     ``create_only`` fields are edited on a new record only (a customer's No.).
+    ``importance`` is BC's: "promoted" fields show in a collapsed FastTab's header,
+    "additional" ones (rarely used) behind the FastTab's "Show more".
     """
 
     name: str
@@ -49,6 +54,11 @@ class Field:
     value: Callable[[Any], Any] | None = None
     link: Callable[[Any], str | None] | None = None
     numeric: bool | None = None
+    importance: Importance = "standard"
+
+    def __post_init__(self) -> None:
+        if self.importance not in ("standard", "promoted", "additional"):
+            raise ValueError(f"Field {self.name!r}: unknown importance {self.importance!r}")
 
     def model_field(self, model: type[models.Model]) -> models.Field | None:
         return resolve_model_field(model, self.name)
@@ -118,12 +128,13 @@ class FastTab:
 
 @dataclass(frozen=True)
 class Filter:
-    """A field a list can be filtered by: ``?<name>=<value>`` (what cues link to).
+    """A field a list can be filtered by: ``?<name>=<expression>`` (what cues link to).
 
-    ``lookup`` is the ORM lookup the value is matched with (``customer__no``); choices
-    fields become selects, booleans Yes/No selects, dates date inputs. Text matches ignoring
-    case, unless ``normalize`` is given: then the normalized value matches exactly, which
-    an index can serve (No. fields are stored upper case: ``normalize=str.upper``).
+    The value is a BC filter expression (``C1*``, ``<>''``, ``100..500``, ``a|b``; see
+    ``bcsite.pages.filters``), read by the type of the field at ``lookup`` (the ORM path,
+    e.g. ``customer__no``). Text matches ignoring case, unless ``normalize`` is given: then
+    the normalized value matches exactly, which an index can serve (No. fields are stored
+    upper case: ``normalize=str.upper``).
     """
 
     name: str
@@ -133,6 +144,19 @@ class Filter:
 
     def lookup_path(self) -> str:
         return self.lookup or self.name
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """How a record of a list is picked by typing (BC's lookup on a No. field).
+
+    ``key`` is the field typed (matched by prefix, ignoring case); ``contains`` are fields
+    matched anywhere (name, description). At most ``limit`` matches come back.
+    """
+
+    key: str = "no"
+    contains: Sequence[str] = ()
+    limit: int = 20
 
 
 # -- Actions --------------------------------------------------------------------------------
@@ -269,7 +293,7 @@ class Page:
     def allows(self, request: HttpRequest) -> bool:
         return self.permission is None or bool(self.permission(request))
 
-    def url(self, name: str, *args: Any, **params: Any) -> str:
+    def url(self, name: str, /, *args: Any, **params: Any) -> str:
         url = reverse(f"page-{name}", args=[self.slug, *args])
         query = {k: v for k, v in params.items() if v is not None and v != ""}
         return f"{url}?{urlencode(query)}" if query else url
@@ -293,7 +317,8 @@ class ListPage(Page):
     """A list: columns, search, filters, sort, keyset paging, bulk actions.
 
     ``card_page`` is the key of the card page its rows open (None: rows open nothing).
-    ``default_sort`` is a column sort path, "-" for descending.
+    ``default_sort`` is a column sort path, "-" for descending. ``lookup`` lets No. inputs
+    of other pages look this list's rows up as people type.
     """
 
     kind: ClassVar[str] = "list"
@@ -305,6 +330,7 @@ class ListPage(Page):
     card_page: str | None = None
     bulk_delete: bool = False
     page_size: int | None = None
+    lookup: Lookup | None = None
 
 
 @dataclass(kw_only=True, eq=False)

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
-from bcsite.pages.base import Field, Filter, field_label, resolve_model_field
+from bcsite.pages.base import Field, field_label, resolve_model_field
 from bcsite.pages.display import format_decimal
+from bcsite.pages.site import lookup_page_for_model
 
 # A datalist helps pick a related record by its No.; it never lists a whole table.
 DATALIST_LIMIT = 100
@@ -78,7 +80,7 @@ class PageModelForm(forms.ModelForm):
         for name, field in self.fields.items():
             if isinstance(field, RecordNoField):
                 field.queryset = field.model._default_manager.filter(company=company)
-                field.widget.attrs["list"] = f"{self.add_prefix(name)}-options"
+                field.widget.attrs.update(_lookup_attrs(field, self.add_prefix(name)))
                 # The instance's related row is already loaded (select_related): show its No.
                 if getattr(self.instance, f"{name}_id", None) is not None:
                     self.initial[name] = getattr(getattr(self.instance, name), field.to_field)
@@ -94,6 +96,28 @@ class PageModelForm(forms.ModelForm):
         if self.instance.pk is None and declared.initial is not None and blank:
             initial = declared.initial() if callable(declared.initial) else declared.initial
             self.initial[declared.name] = initial
+
+
+def _lookup_attrs(field: RecordNoField, html_name: str) -> dict[str, str]:
+    """The input's datalist, and the htmx that refreshes it from the lookup as people type.
+
+    Without JavaScript the datalist keeps its first rows and the typed No. is validated on
+    save all the same.
+    """
+    options = f"{html_name}-options"
+    attrs = {"list": options, "autocomplete": "off"}
+    page = lookup_page_for_model(field.model)
+    if page is not None:
+        attrs.update(
+            {
+                "hx-get": f"{page.url('lookup')}?{urlencode({'field': html_name})}",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": f"#{options}",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        )
+    return attrs
 
 
 def _formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
@@ -154,53 +178,3 @@ def _label_for(form: forms.BaseForm, name: str) -> str:
     if model_field is None:
         return name.replace("_", " ").capitalize()
     return field_label(model_field)
-
-
-# -- List filters ---------------------------------------------------------------------------
-
-_YES = {"1", "true", "yes", "on"}
-_NO = {"0", "false", "no", "off"}
-
-
-class YesNoField(forms.ChoiceField):
-    def __init__(self, **kwargs: Any):
-        super().__init__(choices=[("", "All"), ("yes", "Yes"), ("no", "No")], **kwargs)
-
-    def to_python(self, value: Any) -> bool | None:
-        text = str(value or "").strip().lower()
-        if text in _YES:
-            return True
-        if text in _NO:
-            return False
-        if text == "":
-            return None
-        raise ValidationError("Choose Yes or No.", code="invalid")
-
-    def validate(self, value: Any) -> None:
-        """to_python has already refused anything but yes, no or blank."""
-
-
-def filter_form_class(model: type[models.Model], filters: tuple[Filter, ...]) -> type:
-    fields = {f.name: _filter_field(model, f) for f in filters}
-    return type("FilterForm", (forms.Form,), fields)
-
-
-def _filter_field(model: type[models.Model], declared: Filter) -> forms.Field:
-    model_field = resolve_model_field(model, declared.lookup_path())
-    label = declared.label or (field_label(model_field) if model_field else declared.name)
-    common = {"label": label, "required": False}
-    if model_field is None:
-        return forms.CharField(max_length=SEARCH_MAX_LENGTH, **common)
-    if model_field.choices:
-        choices = [("", "All"), *[(k, v) for k, v in model_field.flatchoices if k != ""]]
-        return forms.ChoiceField(choices=choices, **common)
-    if isinstance(model_field, models.BooleanField):
-        return YesNoField(**common)
-    if isinstance(model_field, models.DateField):
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
-    if isinstance(model_field, models.DecimalField):
-        return forms.DecimalField(**common)
-    if isinstance(model_field, models.IntegerField | models.AutoField):
-        return forms.IntegerField(**common)
-    max_length = getattr(model_field, "max_length", None) or SEARCH_MAX_LENGTH
-    return forms.CharField(max_length=max_length, **common)

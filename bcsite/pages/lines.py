@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING, Any
 from bcsite.pages.base import DocumentPage, LinesPart
 from bcsite.pages.display import display
 from bcsite.pages.forms import model_form_class
-from bcsite.pages.rendering import FieldView, field_view
+from bcsite.pages.rendering import FieldView, fasttab_views, field_view
 
 if TYPE_CHECKING:
     from django import forms
     from django.http import HttpRequest
+
+# The client event (HX-Trigger) a successful line change sends: FactBoxes that sum the
+# lines (outstanding orders, quantity on order) reload on it.
+LINES_CHANGED = "lines-changed"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def lines_context(
         add_form = None
     elif add_form is None:
         add_form = line_form(part, request, header, None)
+    refresh, refresh_summary = _refreshed_fields(doc, header) if oob else ([], [])
     return {
         "doc": doc,
         "header": header,
@@ -104,7 +109,8 @@ def lines_context(
         "readonly_reason": reason,
         "errors": errors,
         "totals": [TotalView(t.label, display(getattr(header, t.attribute))) for t in doc.totals],
-        "refresh": _refreshed_fields(doc, header) if oob else [],
+        "refresh": refresh,
+        "refresh_summary": refresh_summary,
     }
 
 
@@ -129,12 +135,13 @@ def _line_row(doc, part, header, line, form, editable) -> LineRow:
     )
 
 
-def _refreshed_fields(doc: DocumentPage, header: Any) -> list[FieldView]:
-    """Header fields that change with the lines (amounts), re-sent out of band."""
+def _refreshed_fields(doc: DocumentPage, header: Any) -> tuple[list[FieldView], list[FieldView]]:
+    """Header fields that change with the lines (amounts), re-sent out of band: as fields,
+    and as values in a FastTab's summary."""
     wanted = set(doc.lines.refresh if doc.lines else ())
-    return [
-        field_view(doc.model, f, header)
-        for tab in doc.fasttabs
-        for f in tab.fields
-        if f.name in wanted
-    ]
+    if not wanted:
+        return [], []
+    tabs = fasttab_views(doc, header)
+    fields = [f for tab in tabs for f in tab.fields if f.name in wanted]
+    summary = [f for tab in tabs for f in tab.summary if f.name in wanted]
+    return fields, summary

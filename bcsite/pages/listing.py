@@ -2,51 +2,151 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 from typing import Any
 from urllib.parse import urlencode
 
-from django import forms
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, QueryDict
 
-from bcsite.pages.base import Filter, ListPage, resolve_model_field
-from bcsite.pages.forms import SEARCH_MAX_LENGTH, filter_form_class
+from bcsite.pages.base import Filter, ListPage, field_label, resolve_model_field
+from bcsite.pages.filters import (
+    FilterError,
+    FilterField,
+    describe_error,
+    filter_q,
+    hint,
+    suggestions,
+)
+from bcsite.pages.forms import SEARCH_MAX_LENGTH
 from bcsite.pages.paging import Sort
 
 # Parameters of the list itself; filter names must not use them.
 RESERVED = frozenset({"q", "sort", "after", "before", "selected"})
 
 
+@dataclass(frozen=True)
+class DeclaredFilter:
+    """A page's filter, ready to apply: the field it compares and, for a filter through a
+    relation (``customer__no``), the relation it goes through."""
+
+    name: str
+    field: FilterField
+    model: type[models.Model]
+    relation: str | None = None
+
+    def q(self, text: str) -> Q:
+        """The rows whose field matches the expression ``text``; raises FilterError.
+
+        Through a relation, ``customer__no=C1*`` becomes ``customer IN (customers whose
+        No. starts with C1)``: the database finds the few related rows first instead of
+        joining every row of a big list to test them.
+        """
+        condition = filter_q(text, self.field)
+        if self.relation is None:
+            return condition
+        related = self.model._default_manager.filter(condition).values("pk")
+        return Q(**{f"{self.relation}__in": related})
+
+
+@cache
+def declared_filters(page: ListPage) -> tuple[DeclaredFilter, ...]:
+    """The page's filters, resolved once: declarations do not change after registration."""
+    return tuple(_declared_filter(page.model, f) for f in page.filters)
+
+
+def _declared_filter(model: type[models.Model], declared: Filter) -> DeclaredFilter:
+    path = declared.lookup_path()
+    model_field = resolve_model_field(model, path)
+    label = declared.label or (field_label(model_field) if model_field else declared.name)
+    relation, _, rest = path.partition("__")
+    through = model._meta.get_field(relation) if rest else None
+    if through is not None and through.many_to_one:
+        field = FilterField.for_model_field(model_field, rest, label, declared.normalize)
+        return DeclaredFilter(declared.name, field, through.related_model, relation)
+    field = FilterField.for_model_field(model_field, path, label, declared.normalize)
+    return DeclaredFilter(declared.name, field, model)
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """One filter of the list as typed: its input in the filter pane, its chip once it applies."""
+
+    name: str
+    label: str
+    text: str
+    error: str | None  # the whole message, for the list
+    reason: str | None  # why, for next to the input
+    hint: str
+    suggestions: Sequence[str]
+    condition: Q | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.condition is not None
+
+
+@dataclass(frozen=True)
+class Chip:
+    """An active filter shown above the grid; its link removes it."""
+
+    label: str
+    text: str
+    remove_url: str
+
+
 @dataclass
 class ListQuery:
-    """A list's state from its URL: ``?q=...&sort=-name&city=Atlanta&after=<cursor>``."""
+    """A list's state from its URL: ``?q=...&sort=-name&city=Atlanta&after=<cursor>``.
+
+    Filter values are BC filter expressions (``bcsite.pages.filters``). A filter that does
+    not parse is shown with its message and left out; the others still apply.
+    """
 
     page: ListPage
     q: str
     sort: Sort
-    filter_form: forms.Form
-    filters: dict[str, Any] = field(default_factory=dict)
+    filter_states: list[FilterState] = field(default_factory=list)
     after: str | None = None
     before: str | None = None
     selected: str | None = None
+
+    @property
+    def filters(self) -> dict[str, str]:
+        """The filters that apply: name -> expression."""
+        return {s.name: s.text for s in self.filter_states if s.applied}
+
+    @property
+    def filter_errors(self) -> list[str]:
+        return [s.error for s in self.filter_states if s.error]
+
+    @property
+    def chips(self) -> list[Chip]:
+        chips = [Chip("Search", self.q, self.url(q=None))] if self.q else []
+        chips += [
+            Chip(s.label, s.text, self.url(**{s.name: None}))
+            for s in self.filter_states
+            if s.applied
+        ]
+        return chips
 
     def apply(self, queryset: models.QuerySet) -> models.QuerySet:
         if self.q and self.page.search_fields:
             terms = [search_term(queryset.model, name, self.q) for name in self.page.search_fields]
             queryset = queryset.filter(reduce(or_, terms))
-        for declared in self.page.filters:
-            if declared.name in self.filters:
-                queryset = queryset.filter(**_filter_lookup(self.page, declared, self.filters))
+        for state in self.filter_states:
+            if state.condition is not None:
+                queryset = queryset.filter(state.condition)
         return queryset
 
     def params(self, **changes: Any) -> dict[str, str]:
         """The query parameters that keep this state, with ``changes`` (None drops one)."""
         params: dict[str, Any] = {"q": self.q, "sort": self._sort_param()}
-        params.update({k: self.filter_form.data.get(k) for k in self.filters})
+        params.update(self.filters)
         params.update(changes)
         return {k: str(v) for k, v in params.items() if v not in (None, "")}
 
@@ -64,25 +164,57 @@ class ListQuery:
 
 def parse_list_query(page: ListPage, request: HttpRequest) -> ListQuery:
     params: QueryDict = request.GET
-    form_class = filter_form_class(page.model, tuple(page.filters))
-    filter_data = {f.name: params.get(f.name, "") for f in page.filters}
-    filter_form = form_class(data=filter_data)
-    filter_form.is_valid()
-    filters = {
-        name: value
-        for name, value in getattr(filter_form, "cleaned_data", {}).items()
-        if value not in (None, "") and name not in filter_form.errors
-    }
     return ListQuery(
         page=page,
-        q=params.get("q", "").strip()[:SEARCH_MAX_LENGTH],
+        q=clean_text(params.get("q", ""))[:SEARCH_MAX_LENGTH],
         sort=parse_sort(page, params.get("sort", "")),
-        filter_form=filter_form,
-        filters=filters,
+        filter_states=[_filter_state(f, params.get(f.name, "")) for f in declared_filters(page)],
         after=params.get("after") or None,
         before=params.get("before") or None,
         selected=params.get("selected") or None,
     )
+
+
+def _filter_state(declared: DeclaredFilter, raw: str) -> FilterState:
+    text, condition, error, reason = raw.strip(), None, None, None
+    if text:
+        try:
+            condition = declared.q(text)
+        except FilterError as refused:
+            error, reason = describe_error(text, declared.field, refused), str(refused)
+    return FilterState(
+        name=declared.name,
+        label=declared.field.label,
+        text=text,
+        error=error,
+        reason=reason,
+        hint=hint(declared.field),
+        suggestions=suggestions(declared.field),
+        condition=condition,
+    )
+
+
+def filter_rows(
+    page: ListPage, queryset: models.QuerySet, params: Mapping[str, str]
+) -> models.QuerySet:
+    """``queryset`` filtered as ``page``'s list filters it for ``params`` (``{"blocked":
+    "<>''"}``): a cue counts with this and links to ``page.list_url(**params)``, so the
+    count and the list agree. Raises FilterError for an expression the list would refuse,
+    and KeyError for a name the page does not filter by.
+    """
+    by_name = {f.name: f for f in declared_filters(page)}
+    for name, text in params.items():
+        if text not in (None, ""):
+            queryset = queryset.filter(by_name[name].q(str(text)))
+    return queryset
+
+
+def clean_text(text: str) -> str:
+    """Typed text without control characters (PostgreSQL refuses NUL in a query) and lone
+    surrogates (no database stores them)."""
+    return "".join(
+        c for c in text if (c >= " " or c == "\t") and not 0xD800 <= ord(c) <= 0xDFFF
+    ).strip()
 
 
 def sortable_paths(page: ListPage) -> set[str]:
@@ -101,30 +233,6 @@ def parse_sort(page: ListPage, raw: str) -> Sort:
         descending=raw.startswith("-"),
         model_field=resolve_model_field(page.model, path),
     )
-
-
-def _filter_lookup(page: ListPage, declared: Filter, values: dict[str, Any]) -> dict[str, Any]:
-    path = declared.lookup_path()
-    model_field = resolve_model_field(page.model, path)
-    value = values[declared.name]
-    if declared.normalize is not None:
-        lookup = {path: declared.normalize(value)}
-    elif isinstance(model_field, models.CharField | models.TextField) and not model_field.choices:
-        lookup = {f"{path}__iexact": value}
-    else:
-        lookup = {path: value}
-    return _through_subquery(page.model, lookup)
-
-
-def _through_subquery(model: type[models.Model], lookup: dict[str, Any]) -> dict[str, Any]:
-    """``customer__no=X`` as ``customer__in=(customers with no X)``: the database finds the
-    few related rows first instead of joining every row of a big list to test them."""
-    ((path, value),) = lookup.items()
-    relation, _, rest = path.partition("__")
-    related = getattr(model._meta.get_field(relation), "related_model", None) if rest else None
-    if related is None or not model._meta.get_field(relation).many_to_one:
-        return lookup
-    return {f"{relation}__in": related._default_manager.filter(**{rest: value}).values("pk")}
 
 
 # A search through a relation first looks up at most this many related ids.

@@ -33,7 +33,14 @@ class FieldView:
     url: str | None
     numeric: bool
     input: forms.BoundField | None = None
+    # A No. input's datalist: its first rows (the lookup refreshes it as people type).
     datalist: Sequence[tuple[str, str]] = ()
+    has_datalist: bool = False
+    importance: str = "standard"
+
+    @property
+    def additional(self) -> bool:
+        return self.importance == "additional"
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,21 @@ class FastTabView:
     title: str
     open: bool
     fields: Sequence[FieldView]
+    # The key values a collapsed FastTab shows in its header.
+    summary: Sequence[FieldView] = ()
+
+    @property
+    def standard_fields(self) -> list[FieldView]:
+        return [f for f in self.fields if not f.additional]
+
+    @property
+    def additional_fields(self) -> list[FieldView]:
+        return [f for f in self.fields if f.additional]
+
+    @property
+    def show_more_open(self) -> bool:
+        """A refused edit opens "Show more" when one of its fields has the error."""
+        return any(f.input is not None and f.input.errors for f in self.additional_fields)
 
 
 @dataclass(frozen=True)
@@ -89,7 +111,8 @@ def field_view(
 ) -> FieldView:
     bound = form[declared.name] if form is not None and declared.name in form.fields else None
     datalist: Sequence[tuple[str, str]] = ()
-    if bound is not None and isinstance(bound.field, RecordNoField):
+    has_datalist = bound is not None and isinstance(bound.field, RecordNoField)
+    if has_datalist:
         datalist = bound.field.datalist()
     text, url = _value_and_link(model, declared, obj)
     return FieldView(
@@ -100,6 +123,8 @@ def field_view(
         numeric=declared.is_numeric(model),
         input=bound,
         datalist=datalist,
+        has_datalist=has_datalist,
+        importance=declared.importance,
     )
 
 
@@ -115,8 +140,20 @@ def fasttab_views(page: Any, obj: Any, form: forms.BaseForm | None = None) -> li
             if not creating or (form is not None and f.name in form.fields)
         ]
         if fields:
-            tabs.append(FastTabView(key=tab.key, title=tab.title, open=tab.open, fields=fields))
+            summary = fasttab_summary(fields) if not creating else []
+            tabs.append(
+                FastTabView(
+                    key=tab.key, title=tab.title, open=tab.open, fields=fields, summary=summary
+                )
+            )
     return tabs
+
+
+def fasttab_summary(fields: Sequence[FieldView]) -> list[FieldView]:
+    """The values a collapsed FastTab shows, as BC does: its promoted fields, or else its
+    first two (blank ones take no room on screen)."""
+    promoted = [f for f in fields if f.importance == "promoted"]
+    return promoted or [f for f in fields if not f.additional][:2]
 
 
 def cells(model: type[models.Model], columns: Sequence[Field], obj: Any) -> list[Cell]:

@@ -77,6 +77,18 @@ def card_page_for_model(model: type) -> CardPage | None:
     )
 
 
+def lookup_page_for_model(model: type) -> ListPage | None:
+    """The list that No. inputs for ``model`` look records up in, if one offers a lookup."""
+    return next(
+        (
+            p
+            for p in registry.pages.values()
+            if isinstance(p, ListPage) and p.model is model and p.lookup is not None
+        ),
+        None,
+    )
+
+
 def card_url_for(obj: Any) -> str | None:
     """The card or document that shows ``obj``, for links from flows, approvals, emails."""
     page = card_page_for_model(type(obj))

@@ -1,7 +1,8 @@
 """URLs of every registered page, by its slug.
 
 ``/customers/`` (list), ``/customers/new/``, ``/customers/<pk>/`` (card), ``.../edit/``,
-``.../delete/``, ``.../actions/<key>/``, ``/customers/actions/<key>/`` (bulk), and a
+``.../delete/``, ``.../actions/<key>/``, ``/customers/actions/<key>/`` (bulk),
+``/customers/lookup/`` (the options of a No. input as people type), and a
 document's ``/sales-orders/<pk>/lines/...``. The slug converter only matches registered
 slugs, so these patterns never shadow another app's URLs; pages registered later (in tests,
 or by apps loaded after this module) are served without touching this file.
@@ -10,7 +11,7 @@ or by apps loaded after this module) are served without touching this file.
 from django.urls import path, register_converter
 
 from bcsite.pages.site import is_page_slug
-from bcsite.pages.views import actions, cards, lines, lists
+from bcsite.pages.views import actions, cards, lines, lists, lookups
 
 
 class PageSlugConverter:
@@ -30,6 +31,7 @@ register_converter(PageSlugConverter, "page")
 urlpatterns = [
     path("<page:slug>/", lists.list_view, name="page-list"),
     path("<page:slug>/actions/<str:action_key>/", actions.list_action, name="page-list-action"),
+    path("<page:slug>/lookup/", lookups.lookup_view, name="page-lookup"),
     path("<page:slug>/new/", cards.card_new, name="page-new"),
     path("<page:slug>/<int:pk>/", cards.card_view, name="page-card"),
     path("<page:slug>/<int:pk>/edit/", cards.card_edit, name="page-edit"),

@@ -1,6 +1,7 @@
 """The sales order list and document: header, inline lines, totals, Release, Reopen, Post."""
 
 import html as html_lib
+import json
 import re
 from decimal import Decimal
 
@@ -282,6 +283,76 @@ def test_delete_a_line(sales_client, order, line):
     assert response.status_code == 200
     assert not SalesOrderLine.objects.filter(pk=line.pk).exists()
     assert _totals(response)["Subtotal Excl. VAT"] == "0.00"
+
+
+# -- FactBoxes follow the lines --------------------------------------------------------------
+
+
+def test_line_changes_tell_the_page_with_an_htmx_event(sales_client, order, line, lamp):
+    add = sales_client.post(
+        DOC.url("line-add", order.pk), {"new-item": "1100", "new-quantity": "1"}, headers=HTMX
+    )
+    prefix = f"line-{line.pk}"
+    edit = sales_client.post(
+        DOC.url("line-edit", order.pk, line.pk),
+        {f"{prefix}-item": "1000", f"{prefix}-quantity": "3", f"{prefix}-description": "Bike"},
+        headers=HTMX,
+    )
+    delete = sales_client.post(DOC.url("line-delete", order.pk, line.pk), headers=HTMX)
+
+    assert [json.loads(r["HX-Trigger"]) for r in (add, edit, delete)] == [{"lines-changed": {}}] * 3
+
+
+def test_refused_line_changes_and_plain_posts_send_no_event(sales_client, order):
+    refused = sales_client.post(
+        DOC.url("line-add", order.pk), {"new-item": "NOPE", "new-quantity": "1"}, headers=HTMX
+    )
+    plain = sales_client.post(
+        DOC.url("line-add", order.pk), {"new-item": "1000", "new-quantity": "1"}
+    )
+
+    assert "HX-Trigger" not in refused
+    assert plain.status_code == 302 and "HX-Trigger" not in plain
+
+
+def test_the_factbox_pane_reloads_itself_when_lines_change(sales_client, order, lamp):
+    url = DOC.url("factboxes", order.pk, on="card")
+    page = sales_client.get(DOC.card_url(order)).content.decode()
+    assert (
+        f'<div id="factboxes" class="factboxes" hx-get="{html_lib.escape(url)}" '
+        'hx-trigger="lines-changed from:body" hx-swap="innerHTML">'
+    ) in page
+    sales_client.post(
+        DOC.url("line-add", order.pk), {"new-item": "1100", "new-quantity": "5"}, headers=HTMX
+    )
+
+    boxes = sales_client.get(url, headers=HTMX)
+
+    assert boxes.status_code == 200 and "<html" not in boxes.content.decode()
+    statistics = next(b for b in boxes.context["factboxes"] if b.key == "customer_statistics")
+    # 2 bicycles at 100 and 5 lamps at 40, plus 25% VAT.
+    assert {r.label: r.text for r in statistics.rows}["Outstanding Orders (LCY)"] == "500.00"
+
+
+def test_the_card_factbox_endpoint_checks_like_the_card(sales_client, order, foreign_order):
+    url = DOC.url("factboxes", order.pk, on="card")
+
+    plain = sales_client.get(url)
+
+    assert plain.status_code == 302 and plain["Location"] == DOC.card_url(order)
+    foreign = DOC.url("factboxes", foreign_order.pk, on="card")
+    assert sales_client.get(foreign, headers=HTMX).status_code == 404
+    assert sales_client.post(url, headers=HTMX).status_code == 405
+
+
+def test_collapsed_tab_summaries_follow_the_lines_too(sales_client, order, lamp):
+    response = sales_client.post(
+        DOC.url("line-add", order.pk), {"new-item": "1100", "new-quantity": "1"}, headers=HTMX
+    )
+
+    html = response.content.decode()
+    assert re.search(r'id="summary-amount" title="Amount" hx-swap-oob="true">240.00<', html)
+    assert re.search(r'id="summary-amount_including_vat"[^>]*hx-swap-oob="true">300.00<', html)
 
 
 def test_lines_of_a_released_order_are_refused(sales_client, released, bicycle):

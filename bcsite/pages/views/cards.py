@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from bcsite.pages.actionbar import Mode, action_bar
 from bcsite.pages.base import CardPage, DocumentPage
 from bcsite.pages.forms import add_service_errors, model_form_class
-from bcsite.pages.lines import lines_context
+from bcsite.pages.lines import LINES_CHANGED, lines_context
 from bcsite.pages.rendering import factbox_views, fasttab_views
 from bcsite.pages.site import card_page_or_404, list_page_of
 from bcsite.pages.views.common import check_page, get_record, go, page_view
@@ -137,6 +137,9 @@ def render_card(
     }
     if is_document and record is not None:
         context["lines"] = lines or lines_context(card, request, record)
+        if context["factboxes"]:
+            context["factboxes_url"] = card.url("factboxes", record.pk, on="card")
+            context["factboxes_refresh_on"] = LINES_CHANGED
     template = "bcsite/pages/document.html" if is_document else "bcsite/pages/card.html"
     return render(request, template, context, status=status)
 

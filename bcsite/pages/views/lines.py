@@ -9,10 +9,11 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
 
 from bcsite.pages.base import DocumentPage
 from bcsite.pages.forms import add_service_errors
-from bcsite.pages.lines import line_form, lines_context
+from bcsite.pages.lines import LINES_CHANGED, line_form, lines_context
 from bcsite.pages.site import card_page_or_404
 from bcsite.pages.views.cards import render_card
 from bcsite.pages.views.common import get_record, is_partial, page_view
@@ -100,7 +101,7 @@ def _changed(request: HttpRequest, doc: DocumentPage, pk: int) -> HttpResponse:
     if not is_partial(request):
         return redirect(f"{doc.card_url(header)}#lines")
     context = {"lines": lines_context(doc, request, header, oob=True)}
-    return render(request, LINES_TEMPLATE, context)
+    return trigger_client_event(render(request, LINES_TEMPLATE, context), LINES_CHANGED)
 
 
 def _again(request: HttpRequest, doc: DocumentPage, header: Any, **state: Any) -> HttpResponse:

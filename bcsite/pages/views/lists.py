@@ -12,7 +12,7 @@ from bcsite.pages.base import ListPage
 from bcsite.pages.listing import ListQuery, parse_list_query
 from bcsite.pages.paging import InvalidCursor, bounded_count, paginate
 from bcsite.pages.rendering import factbox_views, has_factboxes, header_cells, row_views
-from bcsite.pages.site import card_page_of, list_page_or_404
+from bcsite.pages.site import card_page_of, card_page_or_404, list_page_or_404
 from bcsite.pages.views.common import check_page, get_record, is_partial, page_view
 
 
@@ -46,10 +46,14 @@ def list_view(request: HttpRequest, slug: str) -> HttpResponse:
 @require_safe
 @page_view
 def factboxes_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """The FactBoxes for one row of a list (what htmx loads when a row is clicked)."""
-    page = list_page_or_404(slug)
+    """The FactBoxes for one row of a list (what htmx loads when a row is clicked), or with
+    ``?on=card`` those of its card (what a document reloads when its lines change)."""
+    on_card = request.GET.get("on") == "card"
+    page = card_page_or_404(slug) if on_card else list_page_or_404(slug)
     record = get_record(page, request, pk)
     if not is_partial(request):
+        if on_card:
+            return redirect(page.card_url(record))
         return redirect(f"{page.list_url()}?selected={record.pk}")
     context = {"factboxes": factbox_views(page, request, record)}
     return render(request, "bcsite/pages/_factboxes.html", context)

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
 from bcsite import pages
 from bcsite.registry import Cue, TellMeEntry, registry
@@ -30,12 +32,24 @@ def company_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
     """Sign-in required, and a company to work in; otherwise a page that says why not."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def with_company(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if getattr(request, "company", None) is None:
             return no_company_response(request)
         return view(request, *args, **kwargs)
 
-    return login_required(wrapped)
+    signed_in = login_required(with_company)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated and getattr(request, "htmx", False):
+            # A fragment request from a page whose session expired: swapping the sign-in
+            # page into a fragment helps nobody, so send the whole page to sign in.
+            return HttpResponseClientRedirect(
+                redirect_to_login(request.htmx.current_url_abs_path or "/").url
+            )
+        return signed_in(request, *args, **kwargs)
+
+    return wrapped
 
 
 # -- Role centre ----------------------------------------------------------------------------

@@ -263,7 +263,8 @@ def activities(company, other_company):
     SalesOrderFactory.create_batch(4, company=other_company, status=SalesOrder.Status.OPEN)
     SalesOrderFactory.create_batch(4, company=other_company, status=SalesOrder.Status.RELEASED)
     CustomerFactory(company=company, blocked=Customer.Blocked.ALL)
-    CustomerFactory(company=company, blocked=Customer.Blocked.ALL)
+    CustomerFactory(company=company, blocked=Customer.Blocked.SHIP)
+    CustomerFactory(company=company, blocked=Customer.Blocked.INVOICE)
     CustomerFactory(company=other_company, blocked=Customer.Blocked.ALL)
     ItemFactory(company=company, blocked=True)
     ItemFactory(company=other_company, blocked=True)
@@ -291,7 +292,7 @@ def test_role_centre_greets_and_counts_the_company_rows(sales_client, activities
     assert counts["Sales Orders - Open"] == 3
     assert counts["Sales Orders - Released"] == 2
     assert counts["Sales Orders - Pending Approval"] == 1
-    assert counts["Customers - Blocked"] == 2
+    assert counts["Customers - Blocked"] == 3
     assert counts["Items - Blocked"] == 1
     assert counts["Posted Sales Invoices - Today"] == 1
     assert 'class="cue' in html and "Sales Orders - Open" in html
@@ -317,7 +318,7 @@ def test_cues_link_to_the_lists_filtered_to_what_they_count(sales_client, activi
 @pytest.mark.parametrize(
     ("label", "model", "shown"),
     [
-        ("Customers - Blocked", Customer, lambda c: c.blocked == Customer.Blocked.ALL),
+        ("Customers - Blocked", Customer, lambda c: c.blocked != Customer.Blocked.NONE),
         ("Items - Blocked", Item, lambda i: i.blocked),
         (
             "Posted Sales Invoices - Today",
@@ -407,3 +408,13 @@ def test_company_switch_requires_sign_in(client, second_company):
 
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_an_expired_session_sends_htmx_requests_to_sign_in_as_a_whole_page(client):
+    response = client.get(
+        "/customers/lookup/?field=customer&customer=C1",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/sales-orders/7/"},
+    )
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/accounts/login/?next=/sales-orders/7/"

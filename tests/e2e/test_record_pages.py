@@ -8,13 +8,13 @@ from playwright.sync_api import expect
 
 from records import services
 from records.models import SalesOrderLine
-from tests.e2e.conftest import browser, log_in, page, screenshots_dir  # noqa: F401
+from tests.e2e.conftest import log_in
 from tests.factories import CustomerFactory, ItemFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_list_sorts_and_shows_the_clicked_rows_factbox_in_place(page, company, sales):  # noqa: F811
+def test_list_sorts_and_shows_the_clicked_rows_factbox_in_place(page, company, sales):
     CustomerFactory(company=company, no="C10000", name="Adatum Corporation", city="Atlanta")
     CustomerFactory(company=company, no="C20000", name="Trey Research", city="Chicago")
     log_in(page, "sales")
@@ -31,7 +31,7 @@ def test_list_sorts_and_shows_the_clicked_rows_factbox_in_place(page, company, s
     expect(page.locator("#list-grid tbody tr").first).to_contain_text("C20000")
 
 
-def test_lines_are_edited_and_deleted_in_place(page, company, sales):  # noqa: F811
+def test_lines_are_edited_and_deleted_in_place(page, company, sales):
     customer = CustomerFactory(company=company, no="C10000")
     item = ItemFactory(company=company, no="1000", description="Bicycle", unit_price=Decimal("100"))
     order = services.sales_order_create(company=company, user=sales, customer=customer)
@@ -57,7 +57,7 @@ def test_lines_are_edited_and_deleted_in_place(page, company, sales):  # noqa: F
     assert not SalesOrderLine.objects.filter(pk=line.pk).exists()
 
 
-def test_action_groups_open_without_script(browser, live_server, company, sales):  # noqa: F811
+def test_action_groups_open_without_script(browser, live_server, company, sales):
     customer = CustomerFactory(company=company, no="C10000")
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     try:

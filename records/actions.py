@@ -139,35 +139,25 @@ def sales_order_post(request: HttpRequest, order: SalesOrder) -> HttpResponse:
     return redirect(registry.pages["posted_sales_invoice"].card_url(invoice))
 
 
-def _orders(count: int, verb: str) -> str:
-    return f"1 sales order was {verb}." if count == 1 else f"{count} sales orders were {verb}."
+def _run_on_selected(request: HttpRequest, orders: QuerySet, service, verb: str) -> str | None:
+    def done(count: int) -> str:
+        return f"1 sales order was {verb}." if count == 1 else f"{count} sales orders were {verb}."
+
+    return run_each(
+        request, orders, lambda order: service(order=order, user=request.user), done=done
+    )
 
 
 def release_selected(request: HttpRequest, orders: QuerySet) -> str | None:
-    return run_each(
-        request,
-        orders,
-        lambda order: services.sales_order_release(order=order, user=request.user),
-        done=lambda n: _orders(n, "released"),
-    )
+    return _run_on_selected(request, orders, services.sales_order_release, "released")
 
 
 def reopen_selected(request: HttpRequest, orders: QuerySet) -> str | None:
-    return run_each(
-        request,
-        orders,
-        lambda order: services.sales_order_reopen(order=order, user=request.user),
-        done=lambda n: _orders(n, "reopened"),
-    )
+    return _run_on_selected(request, orders, services.sales_order_reopen, "reopened")
 
 
 def post_selected(request: HttpRequest, orders: QuerySet) -> str | None:
-    return run_each(
-        request,
-        orders,
-        lambda order: services.sales_order_post(order=order, user=request.user),
-        done=lambda n: _orders(n, "posted"),
-    )
+    return _run_on_selected(request, orders, services.sales_order_post, "posted")
 
 
 def order_can(flag: str):

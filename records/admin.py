@@ -139,12 +139,14 @@ class ServiceAdmin(CompanyScopedAdmin):
         return HttpResponseRedirect(request.get_full_path())
 
     @staticmethod
-    def _copy_created(target, created) -> None:
-        """Make the admin's unsaved instance the created row, for its redirect and log."""
+    def _create(request, obj, create, **fields) -> None:
+        """Create through the service ``create``, then make the admin's unsaved ``obj`` the
+        created row, for the admin's redirect and log."""
+        created = create(company=obj.company, user=request.user, **fields)
         for field in created._meta.concrete_fields:
-            setattr(target, field.attname, getattr(created, field.attname))
-        target._state.adding = False
-        target._state.db = created._state.db
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+        obj._state.db = created._state.db
 
 
 @admin.register(Company)
@@ -183,12 +185,9 @@ class CustomerAdmin(ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data}
-            customer_update(customer=obj, user=request.user, **_only(fields, CUSTOMER_FIELDS))
+            customer_update(customer=obj, user=request.user, **_changed(form, CUSTOMER_FIELDS))
         else:
-            fields = _only(form.cleaned_data, CUSTOMER_FIELDS)
-            created = customer_create(company=obj.company, user=request.user, **fields)
-            self._copy_created(obj, created)
+            self._create(request, obj, customer_create, **_only(form.cleaned_data, CUSTOMER_FIELDS))
 
     def delete_model(self, request, obj):
         customer_delete(customer=obj, user=request.user)
@@ -204,12 +203,9 @@ class ItemAdmin(ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data}
-            item_update(item=obj, user=request.user, **_only(fields, ITEM_FIELDS))
+            item_update(item=obj, user=request.user, **_changed(form, ITEM_FIELDS))
         else:
-            fields = _only(form.cleaned_data, ITEM_FIELDS)
-            created = item_create(company=obj.company, user=request.user, **fields)
-            self._copy_created(obj, created)
+            self._create(request, obj, item_create, **_only(form.cleaned_data, ITEM_FIELDS))
 
     def delete_model(self, request, obj):
         item_delete(item=obj, user=request.user)
@@ -311,18 +307,16 @@ class SalesOrderAdmin(ServiceAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            fields = {name: form.cleaned_data[name] for name in form.changed_data}
-            sales_order_update(
-                order=obj, user=request.user, **_only(fields, ORDER_FIELDS | {"customer"})
-            )
+            fields = _changed(form, ORDER_FIELDS | {"customer"})
+            sales_order_update(order=obj, user=request.user, **fields)
         else:
-            created = sales_order_create(
-                company=obj.company,
-                user=request.user,
+            self._create(
+                request,
+                obj,
+                sales_order_create,
                 customer=form.cleaned_data["customer"],
                 **_only(form.cleaned_data, ORDER_FIELDS),
             )
-            self._copy_created(obj, created)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not SalesOrderLine:
@@ -486,3 +480,8 @@ class ItemLedgerEntryAdmin(ReadOnlyAdminMixin, CompanyScopedAdmin):
 
 def _only(data: dict, names) -> dict:
     return {name: value for name, value in data.items() if name in names}
+
+
+def _changed(form, names) -> dict:
+    """What the user changed, so a value posted meanwhile (a balance) is never overwritten."""
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in names}

@@ -71,6 +71,34 @@ def _list_of(list_key: str, param: str, value):
     return lambda obj, request: _page(list_key).list_url(**{param: value(obj)})
 
 
+# -- Declarations shared by several pages ---------------------------------------------------
+
+NO_FILTER = Filter("no", label="No.", normalize=str.upper)
+SELL_TO_CUSTOMER_NO_FILTER = Filter(
+    "customer", label="Sell-to Customer No.", lookup="customer__no", normalize=str.upper
+)
+# The No. of a card whose number the series gives when left blank.
+NEW_NO_FIELD = Field(
+    "no", create_only=True, required=False, help_text=NEW_NO_HELP, importance="promoted"
+)
+# Sales documents (orders and posted invoices) show their customer, items and totals alike.
+SELL_TO_CUSTOMER_NO_COLUMN = Column(
+    "customer__no", label="Sell-to Customer No.", link=lambda d: _customer_url(d.customer_id)
+)
+SELL_TO_CUSTOMER_NO_FIELD = Field(
+    "customer", label="Sell-to Customer No.", link=lambda d: _customer_url(d.customer_id)
+)
+LINE_ITEM_FIELD = Field("item", link=lambda line: _item_url(line.item_id))
+DOCUMENT_TOTALS = [
+    Total("Subtotal Excl. VAT", "amount"),
+    Total("Total VAT", "vat_amount"),
+    Total("Total Incl. VAT", "amount_including_vat"),
+]
+OPEN_CUSTOMER_ACTION = Action(
+    key="customer", label="Customer", url=lambda d, r: _customer_url(d.customer_id)
+)
+
+
 # -- FactBoxes ------------------------------------------------------------------------------
 
 
@@ -121,6 +149,7 @@ def _item_details(request: HttpRequest, item: Item) -> list[FactRow]:
 CUSTOMER_STATISTICS = _customer_statistics(lambda customer: customer)
 SELL_TO_CUSTOMER = FactBox(key="sell_to_customer", title="Sell-to Customer", rows=_customer_details)
 SELL_TO_CUSTOMER_STATISTICS = _customer_statistics(lambda document: document.customer)
+SELL_TO_FACTBOXES = [SELL_TO_CUSTOMER, SELL_TO_CUSTOMER_STATISTICS]
 ITEM_DETAILS = FactBox(key="item_details", title="Item Details", rows=_item_details)
 
 
@@ -148,7 +177,7 @@ registry.register_page(
         ],
         search_fields=["no", "name", "city", "email", "phone"],
         filters=[
-            Filter("no", label="No.", normalize=str.upper),
+            NO_FILTER,
             Filter("name"),
             Filter("city"),
             Filter("blocked"),
@@ -178,13 +207,7 @@ registry.register_page(
                 "general",
                 "General",
                 [
-                    Field(
-                        "no",
-                        create_only=True,
-                        required=False,
-                        help_text=NEW_NO_HELP,
-                        importance="promoted",
-                    ),
+                    NEW_NO_FIELD,
                     Field("name", importance="promoted"),
                     Field("balance", importance="promoted"),
                     Field("credit_limit"),
@@ -271,7 +294,7 @@ registry.register_page(
         ],
         search_fields=["no", "description"],
         filters=[
-            Filter("no", label="No.", normalize=str.upper),
+            NO_FILTER,
             Filter("description"),
             Filter("type"),
             Filter("blocked"),
@@ -300,13 +323,7 @@ registry.register_page(
                 "general",
                 "Item",
                 [
-                    Field(
-                        "no",
-                        create_only=True,
-                        required=False,
-                        help_text=NEW_NO_HELP,
-                        importance="promoted",
-                    ),
+                    NEW_NO_FIELD,
                     Field("description", importance="promoted"),
                     Field("type"),
                     Field("base_unit_of_measure", importance="promoted"),
@@ -377,11 +394,7 @@ registry.register_page(
         select_related=["customer"],
         columns=[
             Column("no"),
-            Column(
-                "customer__no",
-                label="Sell-to Customer No.",
-                link=lambda o: _customer_url(o.customer_id),
-            ),
+            SELL_TO_CUSTOMER_NO_COLUMN,
             Column("sell_to_customer_name"),
             Column("external_document_no"),
             Column("order_date"),
@@ -391,11 +404,9 @@ registry.register_page(
         ],
         search_fields=["no", "sell_to_customer_name", "external_document_no", "customer__no"],
         filters=[
-            Filter("no", label="No.", normalize=str.upper),
+            NO_FILTER,
             Filter("status"),
-            Filter(
-                "customer", label="Sell-to Customer No.", lookup="customer__no", normalize=str.upper
-            ),
+            SELL_TO_CUSTOMER_NO_FILTER,
             Filter("sell_to_customer_name"),
             Filter("external_document_no"),
             Filter("order_date"),
@@ -415,7 +426,7 @@ registry.register_page(
                 confirm="Do you want to post the selected orders?",
             ),
         ],
-        factboxes=[SELL_TO_CUSTOMER, SELL_TO_CUSTOMER_STATISTICS],
+        factboxes=SELL_TO_FACTBOXES,
     )
 )
 
@@ -436,11 +447,7 @@ registry.register_page(
                 "General",
                 [
                     Field("no", create_only=True, required=False, help_text=NEW_NO_HELP),
-                    Field(
-                        "customer",
-                        label="Sell-to Customer No.",
-                        link=lambda o: _customer_url(o.customer_id),
-                    ),
+                    SELL_TO_CUSTOMER_NO_FIELD,
                     Field("sell_to_customer_name", readonly=True, importance="promoted"),
                     Field(
                         "order_date",
@@ -477,7 +484,7 @@ registry.register_page(
             select_related=["item"],
             columns=[
                 Field("type", readonly=True),
-                Field("item", link=lambda line: _item_url(line.item_id)),
+                LINE_ITEM_FIELD,
                 Field("description", required=False),
                 Field("quantity"),
                 Field("unit_of_measure", readonly=True),
@@ -490,11 +497,7 @@ registry.register_page(
             delete=actions.sales_line_delete,
             refresh=["amount", "amount_including_vat"],
         ),
-        totals=[
-            Total("Subtotal Excl. VAT", "amount"),
-            Total("Total VAT", "vat_amount"),
-            Total("Total Incl. VAT", "amount_including_vat"),
-        ],
+        totals=DOCUMENT_TOTALS,
         create=actions.sales_order_create,
         update=actions.sales_order_update,
         delete=actions.sales_order_delete,
@@ -525,11 +528,7 @@ registry.register_page(
                 "related",
                 "Related",
                 [
-                    Action(
-                        key="customer",
-                        label="Customer",
-                        url=lambda o, r: _customer_url(o.customer_id),
-                    ),
+                    OPEN_CUSTOMER_ACTION,
                     Action(
                         key="customer_orders",
                         label="Customer's Sales Orders",
@@ -538,7 +537,7 @@ registry.register_page(
                 ],
             )
         ],
-        factboxes=[SELL_TO_CUSTOMER, SELL_TO_CUSTOMER_STATISTICS],
+        factboxes=SELL_TO_FACTBOXES,
     )
 )
 
@@ -557,11 +556,7 @@ registry.register_page(
         select_related=["customer"],
         columns=[
             Column("no"),
-            Column(
-                "customer__no",
-                label="Sell-to Customer No.",
-                link=lambda i: _customer_url(i.customer_id),
-            ),
+            SELL_TO_CUSTOMER_NO_COLUMN,
             Column("sell_to_customer_name"),
             Column("order_no"),
             Column("posting_date"),
@@ -571,15 +566,13 @@ registry.register_page(
         ],
         search_fields=["no", "sell_to_customer_name", "order_no", "external_document_no"],
         filters=[
-            Filter(
-                "customer", label="Sell-to Customer No.", lookup="customer__no", normalize=str.upper
-            ),
+            SELL_TO_CUSTOMER_NO_FILTER,
             Filter("posting_date"),
-            Filter("no", label="No.", normalize=str.upper),
+            NO_FILTER,
             Filter("order_no", normalize=str.upper),
         ],
         default_sort="no",
-        factboxes=[SELL_TO_CUSTOMER, SELL_TO_CUSTOMER_STATISTICS],
+        factboxes=SELL_TO_FACTBOXES,
     )
 )
 
@@ -599,11 +592,7 @@ registry.register_page(
                 "General",
                 [
                     Field("no"),
-                    Field(
-                        "customer",
-                        label="Sell-to Customer No.",
-                        link=lambda i: _customer_url(i.customer_id),
-                    ),
+                    SELL_TO_CUSTOMER_NO_FIELD,
                     Field("sell_to_customer_name"),
                     Field("order_no"),
                     Field("order_date"),
@@ -628,7 +617,7 @@ registry.register_page(
             relation="lines",
             select_related=["item"],
             columns=[
-                Field("item", link=lambda line: _item_url(line.item_id)),
+                LINE_ITEM_FIELD,
                 Field("description"),
                 Field("quantity"),
                 Field("unit_of_measure"),
@@ -637,21 +626,13 @@ registry.register_page(
                 Field("line_amount"),
             ],
         ),
-        totals=[
-            Total("Subtotal Excl. VAT", "amount"),
-            Total("Total VAT", "vat_amount"),
-            Total("Total Incl. VAT", "amount_including_vat"),
-        ],
+        totals=DOCUMENT_TOTALS,
         action_groups=[
             ActionGroup(
                 "related",
                 "Related",
                 [
-                    Action(
-                        key="customer",
-                        label="Customer",
-                        url=lambda i, r: _customer_url(i.customer_id),
-                    ),
+                    OPEN_CUSTOMER_ACTION,
                     Action(
                         key="ledger_entries",
                         label="Customer Ledger Entries",
@@ -665,7 +646,7 @@ registry.register_page(
                 ],
             )
         ],
-        factboxes=[SELL_TO_CUSTOMER, SELL_TO_CUSTOMER_STATISTICS],
+        factboxes=SELL_TO_FACTBOXES,
     )
 )
 

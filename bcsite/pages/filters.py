@@ -354,9 +354,9 @@ def _text_match(operand: Operand, field: FilterField) -> Q:
     return Q(lookup(F(path), value))
 
 
-class _ILike(IContains):
-    """``icontains``'s SQL with the user's pattern: each * becomes %, and everything else
-    (``%``, ``_`` included) is escaped by the backend and matches literally."""
+class _StarPattern:
+    """A ``contains`` lookup's SQL with the user's pattern: each * becomes %, and everything
+    else (``%``, ``_`` included) is escaped by the backend and matches literally."""
 
     param_pattern = "%s"
 
@@ -367,16 +367,12 @@ class _ILike(IContains):
         return sql, params
 
 
-class _Like(Contains):
-    """The same for values stored normalized (``contains``: exact case where it matters)."""
+class _ILike(_StarPattern, IContains):
+    pass
 
-    param_pattern = "%s"
 
-    def process_rhs(self, qn, connection):
-        sql, params = super().process_rhs(qn, connection)
-        if params:
-            params[0] = params[0].replace("*", "%")
-        return sql, params
+class _Like(_StarPattern, Contains):
+    """For values stored normalized (``contains``: exact case where it matters)."""
 
 
 def _choice_q(condition: Condition, field: FilterField) -> Q:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -170,6 +170,16 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
         else:
             label = _label_for(form, name)
             form.add_error(None, [f"{label}: {m}" for e in errors for m in e.messages])
+
+
+def saved(form: forms.BaseForm, save: Callable[[], Any]) -> bool:
+    """Run the service in ``save``; its refusal lands on the form (fields next to fields)."""
+    try:
+        save()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False
+    return True
 
 
 def _label_for(form: forms.BaseForm, name: str) -> str:

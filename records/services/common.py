@@ -2,8 +2,10 @@
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError
 
-from records.models import SalesOrder
+from records.models import Company, SalesOrder
+from records.services.no_series import no_series_next
 
 
 def writable_fields(model: type[models.Model], *, exclude: tuple[str, ...] = ()) -> frozenset:
@@ -59,6 +61,54 @@ def raise_errors(errors: dict[str, list]) -> None:
 def normalize_no(value) -> str:
     """BC's No. fields are codes: trimmed and upper case."""
     return str(value or "").strip().upper()
+
+
+def assign_fields(instance: models.Model, fields: dict) -> None:
+    """Set the given fields; a No. is normalized as it would be on a new record."""
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    if "no" in fields:
+        instance.no = normalize_no(instance.no)
+
+
+def add_no_exists_error(errors: dict[str, list], instance: models.Model, *, label: str) -> None:
+    """BC's "already exists" error when another record of the company has this No."""
+    if "no" in errors:
+        return
+    others = type(instance).objects.filter(company_id=instance.company_id, no=instance.no)
+    if others.exclude(pk=instance.pk).exists():
+        add_error(errors, "no", f"{label} {instance.no} already exists.")
+
+
+def card_errors(instance: models.Model, *, label: str) -> dict[str, list]:
+    """The field errors of a customer or an item, its No. included."""
+    errors = clean_errors(instance, exclude=("company",))
+    add_no_exists_error(errors, instance, label=label)
+    return errors
+
+
+def card_create(
+    model: type[models.Model], *, company: Company, series: str, label: str, fields: dict
+) -> models.Model:
+    """Create a customer or an item; a blank No. takes the next number of ``series``."""
+    with transaction.atomic():
+        instance = model(company=company, **fields)
+        instance.no = normalize_no(instance.no) or no_series_next(company=company, code=series)
+        raise_errors(card_errors(instance, label=label))
+        save_with_unique_no(instance, label=label)
+    return instance
+
+
+def delete_unless_referred(instance: models.Model, *, label: str) -> None:
+    """Delete after the caller's checks, refusing if a reference appeared meanwhile."""
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (ProtectedError, IntegrityError):
+        # Another record started referring to this one after the caller's checks.
+        raise ValidationError(
+            f"You cannot delete {label} because other records refer to it."
+        ) from None
 
 
 def save_with_unique_no(instance: models.Model, *, label: str, **save_kwargs) -> None:

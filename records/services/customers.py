@@ -1,20 +1,18 @@
 """Customers: create, update (blocking is an update of ``blocked``), delete."""
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 
 from records.models import Company, Customer
 from records.services.common import (
-    add_error,
+    assign_fields,
+    card_create,
+    card_errors,
     check_field_names,
-    clean_errors,
-    normalize_no,
+    delete_unless_referred,
     raise_errors,
     save_with_unique_no,
     writable_fields,
 )
-from records.services.no_series import no_series_next
 
 CUSTOMER_FIELDS = writable_fields(Customer)
 CUSTOMER_PROTECTED = {
@@ -26,12 +24,7 @@ CUSTOMER_PROTECTED = {
 def customer_create(*, company: Company, user, **fields) -> Customer:
     """Create a customer; a blank No. takes the next number of the CUST series."""
     check_field_names(fields, writable=CUSTOMER_FIELDS, protected=CUSTOMER_PROTECTED)
-    with transaction.atomic():
-        customer = Customer(company=company, **fields)
-        customer.no = normalize_no(customer.no) or no_series_next(company=company, code="CUST")
-        _validate(customer)
-        save_with_unique_no(customer, label="Customer")
-    return customer
+    return card_create(Customer, company=company, series="CUST", label="Customer", fields=fields)
 
 
 def customer_update(*, customer: Customer, user, **fields) -> Customer:
@@ -39,11 +32,8 @@ def customer_update(*, customer: Customer, user, **fields) -> Customer:
     check_field_names(fields, writable=CUSTOMER_FIELDS, protected=CUSTOMER_PROTECTED)
     if not fields:
         return customer
-    for name, value in fields.items():
-        setattr(customer, name, value)
-    if "no" in fields:
-        customer.no = normalize_no(customer.no)
-    _validate(customer)
+    assign_fields(customer, fields)
+    raise_errors(card_errors(customer, label="Customer"))
     save_with_unique_no(customer, label="Customer", update_fields=[*fields, "last_modified"])
     return customer
 
@@ -59,22 +49,4 @@ def customer_delete(*, customer: Customer, user) -> None:
         raise ValidationError(f"You cannot delete {label} because it has posted sales invoices.")
     if customer.ledger_entries.exists():
         raise ValidationError(f"You cannot delete {label} because it has ledger entries.")
-    try:
-        with transaction.atomic():
-            customer.delete()
-    except (ProtectedError, IntegrityError):
-        # Another record started referring to the customer after the checks above.
-        raise ValidationError(
-            f"You cannot delete {label} because other records refer to it."
-        ) from None
-
-
-def _validate(customer: Customer) -> None:
-    errors = clean_errors(customer, exclude=("company",))
-    if "no" not in errors and (
-        Customer.objects.filter(company_id=customer.company_id, no=customer.no)
-        .exclude(pk=customer.pk)
-        .exists()
-    ):
-        add_error(errors, "no", f"Customer {customer.no} already exists.")
-    raise_errors(errors)
+    delete_unless_referred(customer, label=label)

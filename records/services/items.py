@@ -4,8 +4,8 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, ProtectedError
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from records.models import (
@@ -18,9 +18,11 @@ from records.models import (
 )
 from records.services.common import (
     add_error,
+    assign_fields,
+    card_create,
+    card_errors,
     check_field_names,
-    clean_errors,
-    normalize_no,
+    delete_unless_referred,
     raise_errors,
     save_with_unique_no,
     writable_fields,
@@ -40,12 +42,7 @@ ITEM_PROTECTED = {
 def item_create(*, company: Company, user, **fields) -> Item:
     """Create an item; a blank No. takes the next number of the ITEM series."""
     check_field_names(fields, writable=ITEM_FIELDS, protected=ITEM_PROTECTED)
-    with transaction.atomic():
-        item = Item(company=company, **fields)
-        item.no = normalize_no(item.no) or no_series_next(company=company, code="ITEM")
-        _validate(item)
-        save_with_unique_no(item, label="Item")
-    return item
+    return card_create(Item, company=company, series="ITEM", label="Item", fields=fields)
 
 
 def item_update(*, item: Item, user, **fields) -> Item:
@@ -54,11 +51,8 @@ def item_update(*, item: Item, user, **fields) -> Item:
     if not fields:
         return item
     old_type = Item.objects.filter(pk=item.pk).values_list("type", flat=True).first()
-    for name, value in fields.items():
-        setattr(item, name, value)
-    if "no" in fields:
-        item.no = normalize_no(item.no)
-    errors = _errors(item)
+    assign_fields(item, fields)
+    errors = card_errors(item, label="Item")
     if (
         old_type is not None
         and item.type != old_type
@@ -86,14 +80,7 @@ def item_delete(*, item: Item, user) -> None:
         raise ValidationError(f"You cannot delete {label} because it is on posted sales invoices.")
     if ItemLedgerEntry.objects.filter(item_id=item.pk).exists():
         raise ValidationError(f"You cannot delete {label} because it has ledger entries.")
-    try:
-        with transaction.atomic():
-            item.delete()
-    except (ProtectedError, IntegrityError):
-        # Another record started referring to the item after the checks above.
-        raise ValidationError(
-            f"You cannot delete {label} because other records refer to it."
-        ) from None
+    delete_unless_referred(item, label=label)
 
 
 def item_adjust_inventory(
@@ -150,16 +137,3 @@ def _parse_quantity(value) -> Decimal:
     except ValidationError as exc:
         raise ValidationError({"new_inventory": exc.messages}) from None
     return quantity
-
-
-def _errors(item: Item) -> dict[str, list]:
-    errors = clean_errors(item, exclude=("company",))
-    if "no" not in errors and (
-        Item.objects.filter(company_id=item.company_id, no=item.no).exclude(pk=item.pk).exists()
-    ):
-        add_error(errors, "no", f"Item {item.no} already exists.")
-    return errors
-
-
-def _validate(item: Item) -> None:
-    raise_errors(_errors(item))

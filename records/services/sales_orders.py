@@ -15,6 +15,8 @@ from django.utils import timezone
 from records.models import ZERO, Company, Customer, Item, SalesOrder, SalesOrderLine, round_amount
 from records.services.common import (
     add_error,
+    add_no_exists_error,
+    assign_fields,
     check_field_names,
     clean_errors,
     ensure_order_editable,
@@ -88,10 +90,7 @@ def sales_order_update(*, order: SalesOrder, user, **fields) -> SalesOrder:
             order.customer = customer
             order.sell_to_customer_name = customer.name
             changed.add("sell_to_customer_name")
-        for name in fields.keys() - {"customer"}:
-            setattr(order, name, fields[name])
-        if "no" in fields:
-            order.no = normalize_no(order.no)
+        assign_fields(order, {name: value for name, value in fields.items() if name != "customer"})
         # A new order date moves the due date along, unless a due date is given too.
         default_due_date = "order_date" in fields and "due_date" not in fields
         if default_due_date:
@@ -295,12 +294,7 @@ def _validate_header(order: SalesOrder, *, default_due_date: bool) -> None:
         and order.due_date < order.order_date
     ):
         add_error(errors, "due_date", "Due Date must not be before Order Date.")
-    if "no" not in errors and (
-        SalesOrder.objects.filter(company_id=order.company_id, no=order.no)
-        .exclude(pk=order.pk)
-        .exists()
-    ):
-        add_error(errors, "no", f"Sales Order {order.no} already exists.")
+    add_no_exists_error(errors, order, label="Sales Order")
     raise_errors(errors)
 
 

@@ -1,15 +1,32 @@
 """A picture of the business data, to assert that a refused action wrote nothing."""
 
 from records.models import (
+    Company,
     Customer,
     CustomerLedgerEntry,
     Item,
     ItemLedgerEntry,
+    Membership,
     NoSeries,
     PostedSalesInvoice,
     PostedSalesInvoiceLine,
     SalesOrder,
     SalesOrderLine,
+)
+
+# Every model of records, in the order of their dependencies.
+RECORDS_MODELS = (
+    Company,
+    Membership,
+    NoSeries,
+    Customer,
+    Item,
+    SalesOrder,
+    SalesOrderLine,
+    PostedSalesInvoice,
+    PostedSalesInvoiceLine,
+    CustomerLedgerEntry,
+    ItemLedgerEntry,
 )
 
 

@@ -8,7 +8,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from records.models import (
-    Company,
     Customer,
     CustomerLedgerEntry,
     Item,
@@ -28,20 +27,8 @@ from records.services import (
     sales_order_release,
 )
 from tests.factories import CustomerFactory, ItemFactory, MembershipFactory, UserFactory
+from tests.records.snapshots import RECORDS_MODELS
 
-ALL_MODELS = [
-    Company,
-    Membership,
-    NoSeries,
-    Customer,
-    Item,
-    SalesOrder,
-    SalesOrderLine,
-    PostedSalesInvoice,
-    PostedSalesInvoiceLine,
-    CustomerLedgerEntry,
-    ItemLedgerEntry,
-]
 READ_ONLY_MODELS = [
     PostedSalesInvoice,
     PostedSalesInvoiceLine,
@@ -72,7 +59,7 @@ def world(company, sales):
     return {"customer": customer, "item": item, "order": order}
 
 
-@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", RECORDS_MODELS, ids=lambda m: m.__name__)
 def test_changelist_and_change_view_render(admin_client, world, model):
     obj = model.objects.order_by("pk").first()
     assert obj is not None
@@ -83,7 +70,7 @@ def test_changelist_and_change_view_render(admin_client, world, model):
     assert str(obj) in response.content.decode()
 
 
-@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", RECORDS_MODELS, ids=lambda m: m.__name__)
 def test_changelist_search_and_filters_work(admin_client, world, model):
     response = admin_client.get(admin_url(model, "changelist"), {"q": "1000"})
     assert response.status_code == 200
@@ -91,7 +78,7 @@ def test_changelist_search_and_filters_work(admin_client, world, model):
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in ALL_MODELS if m not in [*READ_ONLY_MODELS, SalesOrderLine]],
+    [m for m in RECORDS_MODELS if m not in [*READ_ONLY_MODELS, SalesOrderLine]],
     ids=lambda m: m.__name__,
 )
 def test_add_view_renders(admin_client, world, model):

@@ -23,11 +23,6 @@ Status = SalesOrder.Status
 
 
 @pytest.fixture
-def customer(company):
-    return CustomerFactory(company=company, no="C10000", name="Adatum Corporation")
-
-
-@pytest.fixture
 def bicycle(company):
     return ItemFactory(company=company, no="1000", description="Bicycle", unit_price=Decimal("100"))
 

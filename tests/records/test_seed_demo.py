@@ -17,32 +17,17 @@ from records.models import (
     Customer,
     CustomerLedgerEntry,
     Item,
-    ItemLedgerEntry,
     Membership,
     NoSeries,
     PostedSalesInvoice,
-    PostedSalesInvoiceLine,
     SalesOrder,
     SalesOrderLine,
 )
 from records.services import no_series_next
 from tests.factories import CompanyFactory, UserFactory
+from tests.records.snapshots import RECORDS_MODELS
 
 pytestmark = pytest.mark.django_db
-
-MODELS = (
-    Company,
-    Membership,
-    NoSeries,
-    Customer,
-    Item,
-    SalesOrder,
-    SalesOrderLine,
-    PostedSalesInvoice,
-    PostedSalesInvoiceLine,
-    CustomerLedgerEntry,
-    ItemLedgerEntry,
-)
 
 
 def seed(*args) -> str:
@@ -55,7 +40,7 @@ def snapshot() -> dict:
     """Everything a second run could change: rows, numbers, totals, passwords."""
     state = {
         model.__name__: list(model.objects.order_by("pk").values_list("pk", flat=True))
-        for model in MODELS
+        for model in RECORDS_MODELS
     }
     state["series"] = sorted(NoSeries.objects.values_list("code", "last_no_used"))
     state["users"] = sorted(get_user_model().objects.values_list("username", "password"))

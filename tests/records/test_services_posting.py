@@ -1,5 +1,4 @@
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
@@ -30,14 +29,10 @@ from tests.factories import (
     SalesOrderLineFactory,
     UserFactory,
 )
+from tests.records.concurrency import run_at_once
 from tests.records.snapshots import db_snapshot
 
 Status = SalesOrder.Status
-
-
-@pytest.fixture
-def customer(company):
-    return CustomerFactory(company=company, no="C10000", name="Adatum Corporation")
 
 
 @pytest.fixture
@@ -311,24 +306,9 @@ def test_two_concurrent_posts_yield_one_invoice():
     order = sales_order_create(company=company, user=user, customer=customer)
     sales_order_line_add(order=order, user=user, item=item, quantity=1)
 
-    barrier = threading.Barrier(3)
-    outcomes = []
-
-    def post():
-        try:
-            stale = SalesOrder.objects.get(pk=order.pk)
-            barrier.wait()
-            outcomes.append(sales_order_post(order=stale, user=user))
-        except ValidationError as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    # Each post starts from the order as it was before any of them ran.
+    stale = [SalesOrder.objects.get(pk=order.pk) for _ in range(3)]
+    outcomes = run_at_once([lambda o=o: sales_order_post(order=o, user=user) for o in stale])
     invoices = [o for o in outcomes if isinstance(o, PostedSalesInvoice)]
     refusals = [o for o in outcomes if isinstance(o, ValidationError)]
     assert (len(invoices), len(refusals)) == (1, 2)

@@ -1,5 +1,4 @@
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
@@ -28,14 +27,10 @@ from tests.factories import (
     SalesOrderLineFactory,
     UserFactory,
 )
+from tests.records.concurrency import run_at_once
 from tests.records.snapshots import db_snapshot
 
 Status = SalesOrder.Status
-
-
-@pytest.fixture
-def customer(company):
-    return CustomerFactory(company=company, no="C10000", name="Adatum Corporation")
 
 
 @pytest.fixture
@@ -513,27 +508,6 @@ def test_an_order_without_lines_cannot_be_sent_for_approval(sales, order):
     assert SalesOrder.objects.get().status == Status.OPEN
 
 
-def _run_at_once(actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait()
-            outcomes[index] = action()
-        except BaseException as exc:
-            outcomes[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 def test_two_concurrent_releases_yield_one():
@@ -546,7 +520,7 @@ def test_two_concurrent_releases_yield_one():
     def release():
         return sales_order_release(order=SalesOrder.objects.get(pk=order.pk), user=user)
 
-    outcomes = _run_at_once([release, release, release])
+    outcomes = run_at_once([release, release, release])
     refused = [o for o in outcomes if isinstance(o, ValidationError)]
     released = [o for o in outcomes if isinstance(o, SalesOrder)]
     assert (len(released), len(refused)) == (1, 2)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from bcsite.pages.actionbar import Mode, action_bar
 from bcsite.pages.base import CardPage, DocumentPage
-from bcsite.pages.forms import add_service_errors, model_form_class
+from bcsite.pages.forms import model_form_class, saved
 from bcsite.pages.lines import LINES_CHANGED, lines_context
 from bcsite.pages.rendering import factbox_views, fasttab_views
 from bcsite.pages.site import card_page_or_404, list_page_of
@@ -42,7 +42,7 @@ def card_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = card_form(card, request, record)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        if _saved(form, lambda: card.update(request, record, changes) if changes else None):
+        if saved(form, lambda: card.update(request, record, changes) if changes else None):
             return go(request, card.card_url(record))
     return render_card(request, card, record, mode="edit", form=form)
 
@@ -57,7 +57,7 @@ def card_new(request: HttpRequest, slug: str) -> HttpResponse:
     form = card_form(card, request, None)
     if request.method == "POST" and form.is_valid():
         created: list[Any] = []
-        if _saved(form, lambda: created.append(card.create(request, dict(form.cleaned_data)))):
+        if saved(form, lambda: created.append(card.create(request, dict(form.cleaned_data)))):
             return go(request, card.card_url(created[0]))
     return render_card(request, card, None, mode="new", form=form)
 
@@ -150,16 +150,6 @@ def new_instance(model, request: HttpRequest):
     if any(f.name == "company" for f in model._meta.concrete_fields):
         instance.company = request.company
     return instance
-
-
-def _saved(form, save) -> bool:
-    """Run the service; its refusal lands on the form (fields next to fields)."""
-    try:
-        save()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return False
-    return True
 
 
 def _back_to_list(card: CardPage) -> str:

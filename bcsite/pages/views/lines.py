@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import trigger_client_event
 
 from bcsite.pages.base import DocumentPage
-from bcsite.pages.forms import add_service_errors
+from bcsite.pages.forms import saved
 from bcsite.pages.lines import LINES_CHANGED, line_form, lines_context
 from bcsite.pages.site import card_page_or_404
 from bcsite.pages.views.cards import render_card
@@ -37,7 +37,7 @@ def line_add(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if doc.lines.add is None:
         raise Http404("Lines cannot be added here.")
     form = line_form(doc.lines, request, header, None, data=request.POST)
-    if form.is_valid() and _saved(form, lambda: doc.lines.add(request, header, form.cleaned_data)):
+    if form.is_valid() and saved(form, lambda: doc.lines.add(request, header, form.cleaned_data)):
         return _changed(request, doc, pk)
     return _again(request, doc, header, add_form=form)
 
@@ -53,7 +53,7 @@ def line_edit(request: HttpRequest, slug: str, pk: int, line_pk: int) -> HttpRes
     form = line_form(doc.lines, request, header, line, data=data)
     if data is not None and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        if not changes or _saved(form, lambda: doc.lines.update(request, line, changes)):
+        if not changes or saved(form, lambda: doc.lines.update(request, line, changes)):
             return _changed(request, doc, pk)
     return _again(request, doc, header, editing=line.pk, edit_form=form)
 
@@ -84,15 +84,6 @@ def _line(doc: DocumentPage, header: Any, line_pk: int) -> Any:
     if line is None:
         raise Http404("No such line on this document.")
     return line
-
-
-def _saved(form, save) -> bool:
-    try:
-        save()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return False
-    return True
 
 
 def _changed(request: HttpRequest, doc: DocumentPage, pk: int) -> HttpResponse:

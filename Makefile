@@ -24,8 +24,11 @@ help:
 
 $(PY):
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (python3.11 was not found)." >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+		echo "Python's venv module is missing; on Debian: apt-get install python3-venv" >&2; exit 1; }
+	@# A half-made virtualenv would make every later run skip this step: remove it on failure.
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip || { rm -rf $(VENV); exit 1; }
 
 # Reinstalls only when pyproject.toml changes.
 $(STAMP): pyproject.toml | $(PY)

@@ -59,8 +59,10 @@ def local_secret_key(path) -> str:
     if not path.exists():
         # Write aside and rename, so concurrent first starts agree on one key.
         tmp = path.with_name(f"{path.name}.{os.getpid()}")
-        tmp.write_text(secrets.token_urlsafe(50))
-        tmp.chmod(0o600)
+        # Created readable by its owner only, before the key is written into it.
+        descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(50))
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -348,15 +348,15 @@ class SalesOrderAdmin(ServiceAdmin):
     def delete_model(self, request, obj):
         sales_order_delete(order=obj, user=request.user)
 
-    @admin.action(description="Release selected sales orders")
+    @admin.action(description="Release selected sales orders", permissions=["change"])
     def release(self, request, queryset):
         self._run_on_each(request, queryset, sales_order_release, "Released")
 
-    @admin.action(description="Reopen selected sales orders")
+    @admin.action(description="Reopen selected sales orders", permissions=["change"])
     def reopen(self, request, queryset):
         self._run_on_each(request, queryset, sales_order_reopen, "Reopened")
 
-    @admin.action(description="Post selected sales orders")
+    @admin.action(description="Post selected sales orders", permissions=["change"])
     def post(self, request, queryset):
         self._run_on_each(request, queryset, sales_order_post, "Posted")
 

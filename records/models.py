@@ -15,6 +15,8 @@ ZERO = Decimal("0")
 MONEY = {"max_digits": 18, "decimal_places": 2, "default": ZERO}
 QUANTITY = {"max_digits": 18, "decimal_places": 5, "default": ZERO}
 CENT = Decimal("0.01")
+# The largest amount a MONEY column holds: 16 digits before the point, 2 after.
+MONEY_LIMIT = Decimal("9999999999999999.99")
 
 
 def round_amount(value: Decimal) -> Decimal:

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 
-from records.models import Company, SalesOrder
+from records.models import MONEY_LIMIT, Company, SalesOrder
 from records.services.no_series import no_series_next
 
 
@@ -47,6 +47,18 @@ def clean_errors(instance: models.Model, *, exclude: tuple[str, ...] = ()) -> di
     except ValidationError as exc:
         return {field: list(messages) for field, messages in exc.message_dict.items()}
     return {}
+
+
+def check_amount_fits(amount, *, what: str) -> None:
+    """Refuse an amount its column cannot hold, before the database truncates or fails.
+
+    Quantity and price each fit their fields, but their product need not fit an amount.
+    """
+    if abs(amount) > MONEY_LIMIT:
+        raise ValidationError(
+            f"{what} would be {amount:,.2f}, more than the largest amount bcsite can store "
+            f"({MONEY_LIMIT:,.2f})."
+        )
 
 
 def add_error(errors: dict[str, list], field: str, message: str) -> None:

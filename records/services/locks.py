@@ -2,6 +2,10 @@
 
 Rows are always locked in the same order, so two transactions never wait for each
 other in a circle: customer, then items by primary key, then the sales order.
+Customers and items are locked FOR NO KEY UPDATE: posting changes their balance and
+inventory, never their keys, and a plain FOR UPDATE would also wait for the key-share
+locks that PostgreSQL's deferred foreign-key checks take at commit, so a line added to
+an order while it was being posted would deadlock with the posting.
 The number series is locked last of all, only for the moment it takes a number.
 """
 
@@ -17,18 +21,18 @@ def no_series_lock(*, company, code: str) -> NoSeries | None:
 
 
 def customer_lock(*, customer_id: int) -> Customer:
-    return Customer.objects.select_for_update().get(pk=customer_id)
+    return Customer.objects.select_for_update(no_key=True).get(pk=customer_id)
 
 
 def items_lock(*, item_ids: Iterable[int]) -> dict[int, Item]:
-    items = Item.objects.select_for_update().filter(pk__in=set(item_ids)).order_by("pk")
+    items = Item.objects.select_for_update(no_key=True).filter(pk__in=set(item_ids)).order_by("pk")
     return {item.pk: item for item in items}
 
 
 def item_lock(*, item: Item) -> None:
     """Lock the item and reload it in place, so checks see the committed row."""
     try:
-        item.refresh_from_db(from_queryset=Item.objects.select_for_update())
+        item.refresh_from_db(from_queryset=Item.objects.select_for_update(no_key=True))
     except Item.DoesNotExist:
         raise ValidationError(f"Item {item.no} does not exist.") from None
 

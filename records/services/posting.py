@@ -18,6 +18,7 @@ from records.models import (
     SalesOrderLine,
     round_amount,
 )
+from records.services.common import check_amount_fits
 from records.services.locks import sales_order_lock_for_posting
 from records.services.no_series import no_series_next
 
@@ -105,6 +106,11 @@ def _create_invoice(order: SalesOrder, lines: list[SalesOrderLine], user) -> Pos
 
 
 def _post_customer_entry(invoice: PostedSalesInvoice, customer: Customer) -> None:
+    # The customer row is locked, so its balance cannot move between this check and the update.
+    check_amount_fits(
+        customer.balance + invoice.amount_including_vat,
+        what=f"The balance of Customer {customer.no}",
+    )
     CustomerLedgerEntry.objects.create(
         company_id=invoice.company_id,
         customer=customer,

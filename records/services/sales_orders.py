@@ -17,6 +17,7 @@ from records.services.common import (
     add_error,
     add_no_exists_error,
     assign_fields,
+    check_amount_fits,
     check_field_names,
     clean_errors,
     ensure_order_editable,
@@ -135,6 +136,7 @@ def sales_order_line_add(
         )
         _validate_line(line)
         line.line_amount = line.compute_line_amount()
+        check_amount_fits(line.line_amount, what=f"The line amount of Sales Order {order.no}")
         line.save()
         _recompute_totals(order)
     return line
@@ -168,6 +170,7 @@ def sales_order_line_update(*, line: SalesOrderLine, user, **fields) -> SalesOrd
             line.description = item.description
         _validate_line(line)
         line.line_amount = line.compute_line_amount()
+        check_amount_fits(line.line_amount, what=f"The line amount of Sales Order {order.no}")
         line.save(update_fields=[*changed, "line_amount", "last_modified"])
         _recompute_totals(order)
     return line
@@ -183,32 +186,36 @@ def sales_order_line_delete(*, line: SalesOrderLine, user) -> None:
 
 
 def sales_order_release(*, order: SalesOrder, user) -> SalesOrder:
-    """Open -> Released, after checking that the order can be shipped."""
+    """Open -> Released, after checking that the order can be shipped.
+
+    Releasing a released order changes nothing, as in BC: two users, or a retried flow
+    step, releasing the same order both succeed, and the order is released once.
+    """
     with transaction.atomic():
         sales_order_lock(order=order)
+        if order.status == SalesOrder.Status.RELEASED:
+            return order
         if order.status == SalesOrder.Status.PENDING_APPROVAL:
             raise ValidationError(
                 f"Sales Order {order.no} is pending approval. This document can only be "
                 "released when the approval process is complete."
             )
-        if order.status != SalesOrder.Status.OPEN:
-            raise order_status_error(order)
         check_releasable(order)
         _set_status(order, SalesOrder.Status.RELEASED)
     return order
 
 
 def sales_order_reopen(*, order: SalesOrder, user) -> SalesOrder:
-    """Released -> Open, so the order can be edited again."""
+    """Released -> Open, so the order can be edited again; an open order stays as it is."""
     with transaction.atomic():
         sales_order_lock(order=order)
+        if order.status == SalesOrder.Status.OPEN:
+            return order
         if order.status == SalesOrder.Status.PENDING_APPROVAL:
             raise ValidationError(
                 f"Sales Order {order.no} is pending approval. Cancel the approval request "
                 "before you reopen the document."
             )
-        if order.status != SalesOrder.Status.RELEASED:
-            raise order_status_error(order, expected="Released")
         _set_status(order, SalesOrder.Status.OPEN)
     return order
 
@@ -326,4 +333,5 @@ def _recompute_totals(order: SalesOrder) -> None:
     amount = order.lines.aggregate(total=Sum("line_amount"))["total"] or ZERO
     order.amount = round_amount(amount)
     order.amount_including_vat = order.compute_amount_including_vat(order.amount)
+    check_amount_fits(order.amount_including_vat, what=f"The total of Sales Order {order.no}")
     order.save(update_fields=["amount", "amount_including_vat", "last_modified"])

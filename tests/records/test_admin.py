@@ -294,3 +294,19 @@ def test_changelists_do_not_grow_in_queries_with_rows(admin_client, company, mod
     few = queries()
     make_rows(company, 20)
     assert queries() == few
+
+
+def test_a_staff_user_who_may_only_view_orders_cannot_post_them(client, world, company):
+    viewer = UserFactory(username="cronus-viewer", is_staff=True)
+    MembershipFactory(user=viewer, company=company, role=Membership.Role.ADMIN)
+    viewer.user_permissions.add(*Permission.objects.filter(codename="view_salesorder"))
+    client.force_login(viewer)
+    invoices = PostedSalesInvoice.objects.count()
+
+    client.post(
+        admin_url(SalesOrder, "changelist"),
+        {"action": "post", "_selected_action": [world["order"].pk]},
+    )
+
+    assert SalesOrder.objects.filter(pk=world["order"].pk).exists()
+    assert PostedSalesInvoice.objects.count() == invoices

@@ -413,11 +413,13 @@ def test_release_and_reopen_through_their_endpoints(sales_client, order):
 
 
 def test_a_disabled_action_is_still_refused_by_its_service(sales_client, order):
-    response = sales_client.post(DOC.url("action", order.pk, "reopen"), follow=True)
+    SalesOrder.objects.filter(pk=order.pk).update(status=Status.PENDING_APPROVAL)
+
+    response = sales_client.post(DOC.url("action", order.pk, "release"), follow=True)
 
     order.refresh_from_db()
-    assert order.status == Status.OPEN
-    assert "Status must be equal to 'Released'" in _text(response)
+    assert order.status == Status.PENDING_APPROVAL
+    assert f"Sales Order {order.no} is pending approval." in _text(response)
 
 
 def test_release_refused_for_an_empty_order(sales_client, company, sales, customer):

@@ -1,9 +1,11 @@
 import datetime
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from records.models import (
     Customer,
@@ -316,3 +318,45 @@ def test_two_concurrent_posts_yield_one_invoice():
     item.refresh_from_db()
     customer.refresh_from_db()
     assert (item.inventory, customer.balance) == (Decimal("4"), Decimal("12.50"))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_line_added_while_the_order_is_posted_does_not_deadlock():
+    """Adding a line locks the order and, at commit, key-share locks the item (a deferred
+    foreign-key check); posting locks the item, then waits for the order."""
+    company = CompanyFactory(name="RACE")
+    user = UserFactory(username="poster")
+    customer = CustomerFactory(company=company)
+    item = ItemFactory(company=company, inventory=Decimal("5"), unit_price=Decimal("10"))
+    order = sales_order_create(company=company, user=user, customer=customer)
+    sales_order_line_add(order=order, user=user, item=item, quantity=1)
+    adding = threading.Event()
+
+    def add_slowly():
+        with transaction.atomic():
+            sales_order_line_add(
+                order=SalesOrder.objects.get(pk=order.pk), user=user, item=item, quantity=2
+            )
+            adding.set()
+            time.sleep(1.0)  # the post arrives and waits for the order meanwhile
+
+    def post_meanwhile():
+        adding.wait(timeout=10)
+        time.sleep(0.3)
+        return sales_order_post(order=SalesOrder.objects.get(pk=order.pk), user=user)
+
+    added, posted = run_at_once([add_slowly, post_meanwhile])
+
+    assert added is None
+    assert isinstance(posted, PostedSalesInvoice), posted
+    assert posted.lines.count() == 2
+
+
+def test_posting_refuses_a_balance_too_large_to_store(sales, order, customer):
+    Customer.objects.filter(pk=customer.pk).update(balance=Decimal("9999999999999000.00"))
+    before = db_snapshot()
+    with pytest.raises(ValidationError) as exc:
+        sales_order_post(order=order, user=sales)
+    assert exc.value.messages[0].startswith(f"The balance of Customer {customer.no} would be")
+    assert db_snapshot() == before

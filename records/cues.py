@@ -36,7 +36,8 @@ def _cue(
 
     def count(request: HttpRequest) -> int:
         page = list_page_for(model)
-        return filter_rows(page, page.queryset(request), filters()).count()
+        rows = filter_rows(page, page.queryset(request), filters(), company=request.company)
+        return rows.count()
 
     def url(request: HttpRequest) -> str:
         return list_page_for(model).list_url(**filters())

@@ -9,6 +9,7 @@ from operator import or_
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, QueryDict
@@ -23,7 +24,7 @@ from bcsite.pages.filters import (
     suggestions,
 )
 from bcsite.pages.forms import SEARCH_MAX_LENGTH
-from bcsite.pages.paging import Sort
+from bcsite.pages.paging import Cursor, Sort
 
 # Parameters of the list itself; filter names must not use them.
 RESERVED = frozenset({"q", "sort", "after", "before", "selected"})
@@ -39,18 +40,19 @@ class DeclaredFilter:
     model: type[models.Model]
     relation: str | None = None
 
-    def q(self, text: str) -> Q:
+    def q(self, text: str, *, company: Any = None) -> Q:
         """The rows whose field matches the expression ``text``; raises FilterError.
 
         Through a relation, ``customer__no=C1*`` becomes ``customer IN (customers whose
         No. starts with C1)``: the database finds the few related rows first instead of
-        joining every row of a big list to test them.
+        joining every row of a big list to test them. With ``company``, only that
+        company's related rows are looked at (the list shows no others).
         """
         condition = filter_q(text, self.field)
         if self.relation is None:
             return condition
-        related = self.model._default_manager.filter(condition).values("pk")
-        return Q(**{f"{self.relation}__in": related})
+        related = of_company(self.model._default_manager.filter(condition), company)
+        return Q(**{f"{self.relation}__in": related.values("pk")})
 
 
 @cache
@@ -114,6 +116,8 @@ class ListQuery:
     after: str | None = None
     before: str | None = None
     selected: str | None = None
+    # The request's company: searches through a relation look only at its related rows.
+    company: Any = None
 
     @property
     def filters(self) -> dict[str, str]:
@@ -136,7 +140,10 @@ class ListQuery:
 
     def apply(self, queryset: models.QuerySet) -> models.QuerySet:
         if self.q and self.page.search_fields:
-            terms = [search_term(queryset.model, name, self.q) for name in self.page.search_fields]
+            terms = [
+                search_term(queryset.model, name, self.q, company=self.company)
+                for name in self.page.search_fields
+            ]
             queryset = queryset.filter(reduce(or_, terms))
         for state in self.filter_states:
             if state.condition is not None:
@@ -155,6 +162,10 @@ class ListQuery:
         return f"?{query}" if query else "?"
 
     @property
+    def cursor_salt(self) -> str:
+        return cursor_salt(self.page, self.sort)
+
+    @property
     def is_filtered(self) -> bool:
         return bool(self.q or self.filters)
 
@@ -164,22 +175,26 @@ class ListQuery:
 
 def parse_list_query(page: ListPage, request: HttpRequest) -> ListQuery:
     params: QueryDict = request.GET
+    company = getattr(request, "company", None)
     return ListQuery(
         page=page,
         q=clean_text(params.get("q", ""))[:SEARCH_MAX_LENGTH],
         sort=parse_sort(page, params.get("sort", "")),
-        filter_states=[_filter_state(f, params.get(f.name, "")) for f in declared_filters(page)],
+        filter_states=[
+            _filter_state(f, params.get(f.name, ""), company) for f in declared_filters(page)
+        ],
         after=params.get("after") or None,
         before=params.get("before") or None,
         selected=params.get("selected") or None,
+        company=company,
     )
 
 
-def _filter_state(declared: DeclaredFilter, raw: str) -> FilterState:
+def _filter_state(declared: DeclaredFilter, raw: str, company: Any) -> FilterState:
     text, condition, error, reason = raw.strip(), None, None, None
     if text:
         try:
-            condition = declared.q(text)
+            condition = declared.q(text, company=company)
         except FilterError as refused:
             error, reason = describe_error(text, declared.field, refused), str(refused)
     return FilterState(
@@ -195,18 +210,39 @@ def _filter_state(declared: DeclaredFilter, raw: str) -> FilterState:
 
 
 def filter_rows(
-    page: ListPage, queryset: models.QuerySet, params: Mapping[str, str]
+    page: ListPage,
+    queryset: models.QuerySet,
+    params: Mapping[str, str],
+    *,
+    company: Any = None,
 ) -> models.QuerySet:
     """``queryset`` filtered as ``page``'s list filters it for ``params`` (``{"blocked":
     "<>''"}``): a cue counts with this and links to ``page.list_url(**params)``, so the
     count and the list agree. Raises FilterError for an expression the list would refuse,
-    and KeyError for a name the page does not filter by.
+    and KeyError for a name the page does not filter by. ``company`` keeps filters through
+    a relation to that company's related rows.
     """
     by_name = {f.name: f for f in declared_filters(page)}
     for name, text in params.items():
         if text not in (None, ""):
-            queryset = queryset.filter(by_name[name].q(str(text)))
+            queryset = queryset.filter(by_name[name].q(str(text), company=company))
     return queryset
+
+
+def of_company(queryset: models.QuerySet, company: Any) -> models.QuerySet:
+    """``queryset`` kept to ``company``'s rows when its model belongs to a company."""
+    if company is None or not _has_company(queryset.model):
+        return queryset
+    return queryset.filter(company=company)
+
+
+@cache
+def _has_company(model: type[models.Model]) -> bool:
+    try:
+        model._meta.get_field("company")
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def clean_text(text: str) -> str:
@@ -220,6 +256,20 @@ def clean_text(text: str) -> str:
 def sortable_paths(page: ListPage) -> set[str]:
     paths = {c.sort_path(page.model) for c in page.columns}
     return {p for p in paths if p} | {page.default_sort.lstrip("-")}
+
+
+def cursor_salt(page: ListPage, sort: Sort) -> str:
+    """What a list's cursors are signed under: the list and its sort, so a cursor handed
+    out by another list or for another sort is refused."""
+    return f"{page.key}:{sort.param}"
+
+
+def list_cursor(page: ListPage, value: Any, pk: int, *, sort: str = "") -> str:
+    """A cursor ``page``'s list accepts (``?after=`` / ``?before=``) for the row with sort
+    value ``value`` and ``pk``, in the order ``sort`` (default: the page's): for links to a
+    page of a list made outside it."""
+    parsed = parse_sort(page, sort)
+    return Cursor(value=pk if parsed.is_pk else value, pk=pk).encode(cursor_salt(page, parsed))
 
 
 def parse_sort(page: ListPage, raw: str) -> Sort:
@@ -239,23 +289,21 @@ def parse_sort(page: ListPage, raw: str) -> Sort:
 RELATED_SEARCH_LIMIT = 200
 
 
-def search_term(model: type[models.Model], name: str, text: str) -> Q:
+def search_term(model: type[models.Model], name: str, text: str, *, company: Any = None) -> Q:
     """``name`` contains ``text``; through a relation (``customer__no``), by related ids.
 
     A join inside the OR of a search keeps the database from combining the columns'
     (trigram) indexes, so every search would scan the table. Matching related rows are
     looked up first and the term becomes ``customer_id IN (...)``, which an index serves.
-    With more matches than the bound, the plain join is still correct, only slower.
+    With more matches than the bound, the plain join is still correct, only slower. With
+    ``company``, other companies' related rows are not looked up (nor use up the bound).
     """
     relation, _, rest = name.partition("__")
     if not rest:
         return Q(**{f"{name}__icontains": text})
     related = model._meta.get_field(relation).related_model
-    ids = list(
-        related._default_manager.filter(**{f"{rest}__icontains": text}).values_list(
-            "pk", flat=True
-        )[: RELATED_SEARCH_LIMIT + 1]
-    )
+    matches = of_company(related._default_manager.filter(**{f"{rest}__icontains": text}), company)
+    ids = list(matches.values_list("pk", flat=True)[: RELATED_SEARCH_LIMIT + 1])
     if len(ids) > RELATED_SEARCH_LIMIT:
         return Q(**{f"{name}__icontains": text})
     return Q(**{f"{relation}__in": ids})

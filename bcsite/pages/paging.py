@@ -4,6 +4,9 @@ Rows are ordered by (sort column, pk); a cursor carries the (value, pk) of the r
 starts after or ends before, and the next query asks for rows beyond it. No OFFSET, and the
 pk breaks ties, so rows with equal values are neither skipped nor repeated. Counting is
 bounded: a list counts at most ``limit`` rows and says "1,000+".
+
+Cursors are signed with a salt naming the list and its sort, so only a cursor that list
+handed out is decoded: a hand-made one is refused before its JSON is even parsed.
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ import base64
 import binascii
 import datetime
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 KEY = "keyset_value"
 # Primary keys are 64-bit: a larger number in a cursor was not handed out by us.
-PK_LIMIT = 2**63
+PK_LIMIT = 2**63 - 1
+# A cursor holds one column value and a pk; a longer token was not handed out by us, and
+# refusing it early keeps a crafted one from costing a deep JSON parse.
+MAX_TOKEN_LENGTH = 512
+# Text no database column holds (PostgreSQL refuses NUL; lone surrogates cannot be encoded).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class InvalidCursor(ValueError):
@@ -71,22 +81,43 @@ class Cursor:
     value: Any
     pk: int
 
-    def encode(self) -> str:
+    def encode(self, salt: str = "") -> str:
         raw = json.dumps([_jsonable(self.value), self.pk], separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return _signer(salt).sign(payload)
 
     @classmethod
-    def decode(cls, token: str, sort: Sort) -> Cursor:
+    def decode(cls, token: str, sort: Sort, salt: str = "") -> Cursor:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidCursor("Invalid page cursor.")
         try:
-            padded = token + "=" * (-len(token) % 4)
+            payload = _signer(salt).unsign(token)
+            padded = payload + "=" * (-len(payload) % 4)
             value, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
             if not isinstance(pk, int) or isinstance(pk, bool) or abs(pk) >= PK_LIMIT:
                 raise InvalidCursor("Invalid page cursor.")
+            if not (value is None or isinstance(value, str | int | float)):
+                raise InvalidCursor("Invalid page cursor.")
             if value is not None and sort.model_field is not None and not sort.is_pk:
                 value = sort.model_field.to_python(value)
-        except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeError) as exc:
+            if isinstance(value, str) and _UNSTORABLE.search(value):
+                raise InvalidCursor("Invalid page cursor.")
+        except (
+            signing.BadSignature,
+            ValueError,
+            TypeError,
+            binascii.Error,
+            ValidationError,
+            UnicodeError,
+            RecursionError,
+        ) as exc:
             raise InvalidCursor("Invalid page cursor.") from exc
         return cls(value=pk if sort.is_pk else value, pk=pk)
+
+
+def _signer(salt: str) -> signing.Signer:
+    # "." is not in the URL-safe base64 alphabet and, unlike ":", needs no escaping in a URL.
+    return signing.Signer(sep=".", salt=f"bcsite.pages.cursor:{salt}")
 
 
 @dataclass(frozen=True)
@@ -107,29 +138,56 @@ def paginate(
     size: int,
     after: str | None = None,
     before: str | None = None,
+    salt: str = "",
 ) -> KeysetPage:
     """One page of ``queryset`` in ``sort`` order, after or before a cursor (one query;
-    two when a "previous" page turns out to be the first)."""
+    two when a "previous" page turns out to be the first, or nothing follows ``after``).
+
+    ``salt`` names the list and its sort: cursors are handed out and accepted under it.
+    """
     if not sort.is_pk:
         queryset = queryset.annotate(**{KEY: F(sort.path)})
     if before:
-        cursor = Cursor.decode(before, sort)
+        cursor = Cursor.decode(before, sort, salt)
         backwards = queryset.filter(_before(sort, cursor)).order_by(*sort.order_by(reverse=True))
         rows = list(backwards[: size + 1])
         if len(rows) > size:
             rows = rows[:size][::-1]
-            return KeysetPage(rows, _cursor_of(rows[-1], sort), _cursor_of(rows[0], sort))
+            return KeysetPage(
+                rows, _cursor_of(rows[-1], sort, salt), _cursor_of(rows[0], sort, salt)
+            )
         # Fewer than a page before the cursor: that is the first page; show it whole.
         after = None
     filtered = queryset
-    if after:
-        filtered = queryset.filter(_after(sort, Cursor.decode(after, sort)))
+    after_cursor = Cursor.decode(after, sort, salt) if after else None
+    if after_cursor is not None:
+        filtered = queryset.filter(_after(sort, after_cursor))
     rows = list(filtered.order_by(*sort.order_by())[: size + 1])
+    if after_cursor is not None and not rows:
+        return _last_page_through(queryset, sort, after_cursor, size, salt)
     has_next = len(rows) > size
     rows = rows[:size]
-    next_cursor = _cursor_of(rows[-1], sort) if has_next else None
-    previous_cursor = _cursor_of(rows[0], sort) if after and rows else None
+    next_cursor = _cursor_of(rows[-1], sort, salt) if has_next else None
+    previous_cursor = _cursor_of(rows[0], sort, salt) if after and rows else None
     return KeysetPage(rows, next_cursor, previous_cursor)
+
+
+def _last_page_through(
+    queryset: models.QuerySet, sort: Sort, cursor: Cursor, size: int, salt: str
+) -> KeysetPage:
+    """The last page, ending with the cursor's row: what a list shows when nothing follows
+    its cursor any more (the rows were deleted or changed), rather than an empty page
+    with no way back."""
+    # Rows before (value, pk + 1) in display order are those up to and including the
+    # cursor's row: pks break ties in the sort's direction, and no pk lies in between.
+    step = -1 if sort.descending else 1
+    through = Cursor(value=cursor.pk + step if sort.is_pk else cursor.value, pk=cursor.pk + step)
+    backwards = queryset.filter(_before(sort, through)).order_by(*sort.order_by(reverse=True))
+    rows = list(backwards[: size + 1])
+    if len(rows) > size:
+        rows = rows[:size][::-1]
+        return KeysetPage(rows, None, _cursor_of(rows[0], sort, salt))
+    return KeysetPage(rows[::-1], None, None)
 
 
 def bounded_count(queryset: models.QuerySet, limit: int) -> tuple[int, bool]:
@@ -138,9 +196,9 @@ def bounded_count(queryset: models.QuerySet, limit: int) -> tuple[int, bool]:
     return min(count, limit), count > limit
 
 
-def _cursor_of(row: models.Model, sort: Sort) -> str:
+def _cursor_of(row: models.Model, sort: Sort, salt: str) -> str:
     value = row.pk if sort.is_pk else getattr(row, KEY)
-    return Cursor(value=value, pk=row.pk).encode()
+    return Cursor(value=value, pk=row.pk).encode(salt)
 
 
 def _after(sort: Sort, cursor: Cursor) -> Q:

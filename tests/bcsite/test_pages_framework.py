@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.test import Client
@@ -347,3 +348,49 @@ def test_changes_need_the_csrf_token(sales, customer):
     assert card.status_code == 200
     assert refused.status_code == 403
     assert Customer.objects.filter(pk=customer.pk).exists()
+
+
+def test_a_refused_step_keeps_what_was_typed_and_shows_why(sales_client, monkeypatch, customer):
+    class NoteForm(forms.Form):
+        note = forms.CharField()
+
+    def refuse(request, record, note):
+        raise ValidationError("The flow is paused; try again later.")
+
+    action = Action(key="note", label="Note", handler=refuse, form=NoteForm)
+    monkeypatch.setattr(
+        registry, "custom_actions", [*registry.custom_actions, ("customer_card", "more", action)]
+    )
+
+    response = sales_client.post(
+        CUSTOMER.url("action", customer.pk, "note"), {"confirmed": "1", "note": "typed by hand"}
+    )
+
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert 'value="typed by hand"' in text
+    assert "The flow is paused; try again later." in text
+    assert 'class="form-errors"' in text
+
+
+def test_a_list_action_gets_only_the_selected_rows_it_is_visible_on(
+    sales_client, monkeypatch, customer, company, calls
+):
+    hidden = CustomerFactory(company=company, no="C20000")
+    action = Action(
+        key="flag",
+        label="Flag",
+        handler=lambda request, rows: calls.append(sorted(r.no for r in rows)),
+        scope="list",
+        visible=lambda obj, request: obj is None or obj.no != "C20000",
+    )
+    monkeypatch.setattr(
+        registry, "custom_actions", [*registry.custom_actions, ("customer_list", "more", action)]
+    )
+    url = CUSTOMERS.url("list-action", "flag")
+
+    sales_client.post(url, {"selected": [customer.pk, hidden.pk]})
+    refused = sales_client.post(url, {"selected": [hidden.pk]}, follow=True)
+
+    assert calls == [["C10000"]]
+    assert "Flag does not apply to the selected lines." in refused.content.decode()

@@ -1,6 +1,8 @@
 """Keyset paging: every row once, in order, also under ties and NULLs; bounded counts."""
 
+import base64
 import datetime
+import json
 
 import pytest
 from django.db import connection
@@ -8,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bcsite.pages.base import resolve_model_field
 from bcsite.pages.paging import (
+    MAX_TOKEN_LENGTH,
     Cursor,
     InvalidCursor,
     KeysetPage,
@@ -158,3 +161,80 @@ def test_bounded_count_never_counts_the_whole_table(customers):
         bounded_count(Customer.objects.filter(city="Atlanta"), 3)
 
     assert "LIMIT 4" in queries[0]["sql"].upper()
+
+
+def _unsigned(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def test_a_deeply_nested_cursor_is_refused_not_a_crash(customers):
+    token = _unsigned("[" * 1200 + "1" + "]" * 1200)
+    with pytest.raises(InvalidCursor):
+        paginate(Customer.objects.all(), _sort(Customer, "name"), size=3, after=token)
+    assert len(token) > MAX_TOKEN_LENGTH
+
+
+def test_only_cursors_handed_out_under_the_same_salt_decode(customers):
+    sort = _sort(Customer, "city")
+    first = paginate(Customer.objects.all(), sort, size=3, salt="customer_list:city")
+    forged = _unsigned(json.dumps(["Atlanta", customers[0].pk]))
+
+    second = paginate(
+        Customer.objects.all(), sort, size=3, after=first.next_cursor, salt="customer_list:city"
+    )
+
+    assert second.rows
+    for token, salt in [(first.next_cursor, "customer_list:-city"), (forged, "")]:
+        with pytest.raises(InvalidCursor):
+            paginate(Customer.objects.all(), sort, size=3, after=token, salt=salt)
+    assert len(first.next_cursor) < 120
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "\ud800", ["x"], {"x": 1}])
+@pytest.mark.parametrize("param", ["name", "no"])
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_a_cursor_value_no_column_can_hold_is_refused(customers, value, param, direction):
+    token = Cursor(value=value, pk=1).encode()
+    with pytest.raises(InvalidCursor):
+        paginate(Customer.objects.all(), _sort(Customer, param), size=3, **{direction: token})
+
+
+@pytest.mark.parametrize("param", ["city", "-city", "no", "-pk"])
+def test_when_nothing_follows_the_cursor_the_last_page_up_to_it_is_shown(customers, param):
+    queryset = Customer.objects.all()
+    sort = _sort(Customer, param)
+    pages = _walk_forward(queryset, sort, size=3)
+    # The rows of the last page go away (deleted, or no longer matching the filter).
+    Customer.objects.filter(pk__in=[r.pk for r in pages[-1].rows]).delete()
+
+    shown = paginate(queryset, sort, size=3, after=pages[-2].next_cursor)
+
+    assert [r.pk for r in shown.rows] == [r.pk for r in pages[-2].rows]
+    assert shown.next_cursor is None
+    back = paginate(queryset, sort, size=3, before=shown.previous_cursor)
+    assert [r.pk for r in back.rows] == [r.pk for r in pages[-3].rows]
+
+
+def test_when_nothing_follows_a_cursor_on_the_first_page_that_page_is_shown(customers):
+    queryset = Customer.objects.all()
+    sort = _sort(Customer, "no")
+    first = paginate(queryset, sort, size=20)
+    middle = first.rows[5]
+    Customer.objects.filter(no__gt=middle.no).delete()
+
+    shown = paginate(queryset, sort, size=20, after=Cursor(middle.no, middle.pk).encode())
+
+    assert [r.pk for r in shown.rows] == [r.pk for r in first.rows[:6]]
+    assert shown.is_first and shown.next_cursor is None
+
+
+def test_when_nothing_follows_a_null_cursor_the_nulls_up_to_it_are_shown(company):
+    orders = [SalesOrderFactory(company=company, due_date=None) for _ in range(5)]
+    queryset = SalesOrder.objects.all()
+    sort = _sort(SalesOrder, "due_date")
+    SalesOrder.objects.filter(pk=orders[-1].pk).delete()
+
+    shown = paginate(queryset, sort, size=2, after=Cursor(None, orders[3].pk).encode())
+
+    assert [r.pk for r in shown.rows] == [orders[2].pk, orders[3].pk]
+    assert shown.previous_cursor is not None

@@ -1,13 +1,17 @@
 """Customer list and card: search, filter, sort, paging, editing, deleting, refusals."""
 
+import base64
 import html
 import re
 from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
+from bcsite.pages.base import Action
+from bcsite.pages.listing import list_cursor
 from bcsite.registry import registry
 from records import services
 from records.models import Customer
@@ -125,6 +129,87 @@ def test_a_tampered_cursor_is_a_bad_request(sales_client, adatum):
     response = sales_client.get(LIST.list_url(after="garbage!"))
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 1200 + "1" + "]" * 1200,
+        '["a\\u0000b",1]',
+        '["\\ud800",1]',
+        '["Adatum Corporation",1]',
+    ],
+)
+@pytest.mark.parametrize("sort", ["name", "no"])
+@pytest.mark.parametrize("direction", ["after", "before"])
+def test_a_forged_cursor_is_a_bad_request(sales_client, adatum, raw, sort, direction):
+    token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    response = sales_client.get(LIST.list_url(sort=sort, **{direction: token}))
+
+    assert response.status_code == 400
+
+
+def test_a_cursor_from_another_sort_is_a_bad_request(sales_client, company, settings):
+    settings.LIST_PAGE_SIZE = 1
+    CustomerFactory.create_batch(3, company=company)
+    by_name = sales_client.get(LIST.list_url(sort="name"))
+    after = QueryDict(by_name.context["next_url"].lstrip("?"))["after"]
+
+    assert sales_client.get(LIST.list_url(sort="name", after=after)).status_code == 200
+    assert sales_client.get(LIST.list_url(sort="-name", after=after)).status_code == 400
+
+
+def test_a_selected_id_that_is_not_plain_digits_is_ignored(sales_client, adatum, trey):
+    for selected in ["\u00b2", "\u0661\u0662", "12a", "9" * 40]:
+        response = sales_client.get(LIST.list_url(selected=selected))
+
+        assert response.status_code == 200
+        assert response.context["factboxes"][0].rows[0].text == "C10000"
+
+
+def test_after_the_last_page_is_emptied_the_list_shows_the_page_before(
+    sales_client, company, settings
+):
+    settings.LIST_PAGE_SIZE = 2
+    for n in range(5):
+        CustomerFactory(company=company, no=f"C{n:05d}")
+    second = sales_client.get(
+        LIST.list_url() + sales_client.get(LIST.list_url()).context["next_url"]
+    )
+    third_url = LIST.list_url() + second.context["next_url"]
+    Customer.objects.filter(company=company, no="C00004").delete()
+
+    back_on_third = sales_client.get(third_url)
+
+    assert _row_nos(back_on_third) == ["C00002", "C00003"]
+    assert back_on_third.context["next_url"] is None
+    assert back_on_third.context["first_url"] and back_on_third.context["previous_url"]
+    previous = sales_client.get(LIST.list_url() + back_on_third.context["previous_url"])
+    assert _row_nos(previous) == ["C00000", "C00001"]
+
+
+def test_a_sort_swapped_in_with_htmx_updates_the_search_form_and_action_bar(
+    sales_client, adatum, trey, monkeypatch
+):
+    plain = Action(key="plain", label="Plain", handler=lambda r, o: None, scope="page")
+    monkeypatch.setattr(
+        registry, "custom_actions", [*registry.custom_actions, ("customer_list", "more", plain)]
+    )
+    page = sales_client.get(LIST.list_url())
+    assert 'id="list-search-sort"' in page.content.decode()
+    assert "hx-swap-oob" not in page.content.decode()
+
+    response = sales_client.get(LIST.list_url(sort="-name"), headers={"HX-Request": "true"})
+
+    text = response.content.decode()
+    search_sort = re.search(r'<span id="list-search-sort" hx-swap-oob="true">(.*?)</span>', text)
+    assert search_sort is not None
+    assert '<input type="hidden" name="sort" value="-name">' in search_sort.group(1)
+    actionbar = re.search(r'<div id="actionbar"[^>]*hx-swap-oob="true"', text)
+    assert actionbar is not None
+    next_values = re.findall(r'name="next" value="([^"]*)"', text[actionbar.start() :])
+    assert next_values and all("sort=-name" in html.unescape(v) for v in next_values)
 
 
 def test_the_count_is_bounded(sales_client, company, settings):
@@ -378,3 +463,12 @@ def test_wrong_methods_are_refused(sales_client, adatum):
 def test_unknown_ids_and_huge_ids_are_not_found(sales_client, adatum):
     assert sales_client.get(CARD.url("card", 987654)).status_code == 404
     assert sales_client.get(f"/customers/{10**30}/").status_code == 404
+
+
+def test_a_cursor_made_for_the_list_opens_the_page_after_that_row(sales_client, adatum, trey):
+    after = list_cursor(LIST, adatum.no, adatum.pk)
+    by_name = list_cursor(LIST, trey.name, trey.pk, sort="-name")
+
+    assert _row_nos(sales_client.get(LIST.list_url(after=after))) == ["C20000"]
+    assert _row_nos(sales_client.get(LIST.list_url(sort="-name", after=by_name))) == ["C10000"]
+    assert sales_client.get(LIST.list_url(sort="name", after=by_name)).status_code == 400

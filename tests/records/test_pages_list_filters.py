@@ -181,3 +181,17 @@ def test_filter_rows_refuses_what_the_list_would_refuse(sales_client, customers)
     assert sorted(rows.values_list("no", flat=True)) == ["C20000", "C30000"]
     with pytest.raises(FilterError):
         filter_rows(CUSTOMERS, CUSTOMERS.queryset(request), {"credit_limit": ">abc"})
+
+
+def test_a_filter_through_a_relation_looks_only_at_this_companys_related_rows(
+    sales_client, company, customers
+):
+    adatum = Customer.objects.get(company=company, no="C10000")
+    SalesOrderFactory(company=company, customer=adatum, no="S-1")
+
+    response = sales_client.get(ORDERS.list_url(customer="C*"))
+
+    assert _nos(response) == ["S-1"]
+    condition = next(s.condition for s in response.context["query"].filter_states if s.applied)
+    related = condition.children[0][1]
+    assert "company_id" in str(related.query)

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bcsite.pages import listing
+from records.models import SalesOrder
 from tests.factories import CustomerFactory, SalesOrderFactory
 
 URL = "/sales-orders/"
@@ -56,3 +57,19 @@ def test_a_search_through_the_customer_costs_one_query_more_whatever_the_rows(
     SalesOrderFactory.create_batch(30, company=orders["acme"].company)
     with django_assert_max_num_queries(len(searched)):
         sales_client.get(URL, {"q": "S-ORD9000"})
+
+
+def test_other_companies_customers_do_not_use_up_the_lookup(
+    sales_client, orders, company, monkeypatch
+):
+    """With room for two related ids, the other company's "C77003" must not take one: the
+    search stays on the indexed ``customer IN (ids)`` form, with this company's ids only."""
+    monkeypatch.setattr(listing, "RELATED_SEARCH_LIMIT", 2)
+
+    term = listing.search_term(SalesOrder, "customer__no", "C7700", company=company)
+    response = sales_client.get(URL, {"q": "C7700"})
+
+    ours = {orders["acme"].customer_id, orders["globex"].customer_id}
+    [(lookup, ids)] = term.children
+    assert lookup == "customer__in" and sorted(ids) == sorted(ours)
+    assert _listed(response) == {"S-ORD900001", "S-ORD900002"}

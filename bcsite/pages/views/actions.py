@@ -2,7 +2,8 @@
 
 GET shows an action's step (its question or its inputs) and changes nothing; actions that
 ask nothing answer GET with 405. POST runs the handler, which calls a service: a refusal
-comes back as a message, and the page it came from is shown again.
+comes back as a message, and the page it came from is shown again (or, for an action with
+inputs, the step with the refusal on its form).
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ def list_action(request: HttpRequest, slug: str, action_key: str) -> HttpRespons
         messages.error(request, "Select one or more lines first.")
         return go(request, back)
     rows = page.queryset(request).filter(pk__in=selected).order_by("pk")
+    if action.visible is not None:
+        # An action hidden on a row must not reach that row through a selection either.
+        shown = [row.pk for row in rows if action.is_visible(row, request)]
+        if not shown:
+            messages.error(request, f"{action.label} does not apply to the selected lines.")
+            return go(request, back)
+        rows = rows.filter(pk__in=shown)
+        selected = shown
     title = f"{action.label} · {page.title}"
     return run_action(request, page, action, rows, None, title=title, back=back, selected=selected)
 
@@ -94,7 +103,8 @@ def run_action(
     try:
         result = action.handler(request, target, **(form.cleaned_data if form else {}))
     except ValidationError as error:
-        if form is not None and hasattr(error, "error_dict"):
+        if form is not None:
+            # Shown on the step again, so what the user typed is not lost.
             add_service_errors(form, error)
             return show_step(form)
         for message in error.messages:

@@ -26,7 +26,14 @@ def list_view(request: HttpRequest, slug: str) -> HttpResponse:
     rows = query.apply(rows)
     size = page.page_size or settings.LIST_PAGE_SIZE
     try:
-        keyset = paginate(rows, query.sort, size=size, after=query.after, before=query.before)
+        keyset = paginate(
+            rows,
+            query.sort,
+            size=size,
+            after=query.after,
+            before=query.before,
+            salt=query.cursor_salt,
+        )
     except InvalidCursor as error:
         return HttpResponseBadRequest(str(error))
     count, more = bounded_count(rows, settings.LIST_COUNT_LIMIT)
@@ -38,6 +45,9 @@ def list_view(request: HttpRequest, slug: str) -> HttpResponse:
         "count_limit": settings.LIST_COUNT_LIMIT,
         "actionbar": action_bar(page, request, None, mode="list"),
         "factboxes": factbox_views(page, request, selected),
+        # A sort or page swapped in with htmx also refreshes what outside the grid keeps the
+        # list's state (the search form's sort, the action bar's return URLs).
+        "out_of_band": is_partial(request),
     }
     template = "bcsite/pages/list.html"
     return render(request, f"{template}#grid" if is_partial(request) else template, context)
@@ -85,9 +95,10 @@ def _selected_row(page: ListPage, request: HttpRequest, query: ListQuery, rows: 
     """The row the FactBoxes describe: the one picked with ``?selected=``, else the first."""
     if not has_factboxes(page):
         return None
-    if query.selected and query.selected.isdigit() and len(query.selected) <= 18:
+    picked = query.selected
+    if picked and picked.isascii() and picked.isdigit() and len(picked) <= 18:
         for row in rows:
-            if str(row.pk) == query.selected:
+            if str(row.pk) == picked:
                 return row
-        return page.queryset(request).filter(pk=int(query.selected)).first()
+        return page.queryset(request).filter(pk=int(picked)).first()
     return rows[0] if rows else None

@@ -23,7 +23,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bcsite.pages.paging import Cursor
+from bcsite.pages.listing import list_cursor
+from bcsite.registry import registry
 from records.models import Company, Customer, Item, SalesOrder
 
 SAMPLES = 30
@@ -72,7 +73,7 @@ class Command(BaseCommand):
         orders = SalesOrder.objects.filter(company=company)
         rng = random.Random(7)
         middle = orders.order_by("no")[orders.count() // 2]
-        deep = Cursor(value=middle.no, pk=middle.pk).encode()
+        deep = list_cursor(registry.pages["sales_order_list"], middle.no, middle.pk)
         order = orders.order_by("pk")[rng.randrange(orders.count())]
         customers = Customer.objects.filter(company=company)
         customer = customers.order_by("pk")[rng.randrange(customers.count())]

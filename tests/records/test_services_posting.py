@@ -298,15 +298,21 @@ def test_posting_is_one_transaction(monkeypatch, company, sales, order):
     assert no_series_next(company=company, code="S-INV+") == "PS-INV103001"
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_two_concurrent_posts_yield_one_invoice():
+def _committed_order():
+    """An order with one line, committed, for the tests that post from several threads."""
     company = CompanyFactory(name="RACE")
     user = UserFactory(username="poster")
     customer = CustomerFactory(company=company)
     item = ItemFactory(company=company, inventory=Decimal("5"), unit_price=Decimal("10"))
     order = sales_order_create(company=company, user=user, customer=customer)
     sales_order_line_add(order=order, user=user, item=item, quantity=1)
+    return user, customer, item, order
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_two_concurrent_posts_yield_one_invoice():
+    user, customer, item, order = _committed_order()
 
     # Each post starts from the order as it was before any of them ran.
     stale = [SalesOrder.objects.get(pk=order.pk) for _ in range(3)]
@@ -325,12 +331,7 @@ def test_two_concurrent_posts_yield_one_invoice():
 def test_a_line_added_while_the_order_is_posted_does_not_deadlock():
     """Adding a line locks the order and, at commit, key-share locks the item (a deferred
     foreign-key check); posting locks the item, then waits for the order."""
-    company = CompanyFactory(name="RACE")
-    user = UserFactory(username="poster")
-    customer = CustomerFactory(company=company)
-    item = ItemFactory(company=company, inventory=Decimal("5"), unit_price=Decimal("10"))
-    order = sales_order_create(company=company, user=user, customer=customer)
-    sales_order_line_add(order=order, user=user, item=item, quantity=1)
+    user, _, item, order = _committed_order()
     adding = threading.Event()
 
     def add_slowly():

@@ -58,6 +58,8 @@ redis-check: install
 		echo "or set REDIS_URL to a Redis server, then run 'make run' again." >&2; \
 		exit 1; }
 
+# Mail from flows goes to files in var/mail when run locally, unless EMAIL_BACKEND says otherwise.
+run: export EMAIL_BACKEND ?= django.core.mail.backends.filebased.EmailBackend
 run: install redis-check
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
@@ -65,6 +67,7 @@ run: install redis-check
 	@echo ""
 	@echo "  bcsite is starting on http://$(HOST):$(PORT)/"
 	@echo "  Demo users (password: demo): admin, sales, approver"
+	@echo "  Mail that flows send is written to var/mail/ (set EMAIL_BACKEND to send it)."
 	@echo "  Stop with Ctrl+C."
 	@echo ""
 	@trap 'kill $$worker $$beat 2>/dev/null; wait $$worker $$beat 2>/dev/null' EXIT; \

@@ -9,7 +9,14 @@ from django.http import HttpRequest
 from bcsite.registry import registry
 
 # Groups named here come first, in this order; any other group follows, by name.
-NAV_GROUP_ORDER = ("Sales", "Purchasing", "Inventory", "Finance", "Approvals", "Automate")
+NAV_GROUP_ORDER = (
+    "Sales",
+    "Purchasing",
+    "Inventory",
+    "Finance",
+    "Approvals",
+    "Power Automate",
+)
 
 
 @dataclass(frozen=True)
@@ -34,19 +41,30 @@ def _group_rank(name: str) -> tuple[int, str]:
 
 def navigation(request: HttpRequest) -> list[NavGroup]:
     """Links to the list pages that name a navigation group and that the user may open."""
-    groups: dict[str, list] = {}
+    # (order, title, url) per group, from list pages and from other registered views.
+    groups: dict[str, list[tuple[int, str, str]]] = {}
     for page in registry.pages.values():
         if page.kind == "list" and page.nav_group and page.allows(request):
-            groups.setdefault(page.nav_group, []).append(page)
+            groups.setdefault(page.nav_group, []).append(
+                (page.nav_order, page.title, page.list_url())
+            )
+    for entry in registry.nav_entries:
+        if entry.allowed is None or entry.allowed(request):
+            groups.setdefault(entry.group, []).append((entry.order, entry.title, entry.url()))
     path = request.path
     result = []
     for name in sorted(groups, key=_group_rank):
-        links = []
-        for page in sorted(groups[name], key=lambda p: (p.nav_order, p.title)):
-            url = page.list_url()
-            links.append(NavLink(title=page.title, url=url, active=path.startswith(url)))
+        links = [
+            NavLink(title=title, url=url, active=_is_active(path, url))
+            for _order, title, url in sorted(groups[name], key=lambda e: (e[0], e[1]))
+        ]
         result.append(NavGroup(name=name, links=links))
     return result
+
+
+def _is_active(path: str, url: str) -> bool:
+    # "/automate/" must not light up on every page below it that has its own link.
+    return path == url if url.rstrip("/").count("/") <= 1 else path.startswith(url)
 
 
 def shell(request: HttpRequest) -> dict:

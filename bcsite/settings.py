@@ -122,6 +122,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+# Where the file-based backend (what `make run` uses) writes mails.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "bcsite <noreply@bcsite.local>")
 
 # Celery: the broker is Redis; results are not needed (runs are recorded in the database).
@@ -146,7 +148,31 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Beat only ticks; the tick claims due work through the database, so two beats (or a
+    # tick that runs late) never start one thing twice.
+    "automate-tick": {
+        "task": "automate.tasks.automate_tick_task",
+        "schedule": float(env_int("AUTOMATE_TICK_SECONDS", 5)),
+        "options": {"expires": 30},
+    },
+}
+
+# Power Automate.
+# A run that has not finished after this long ends as Timed out (Power Automate: 30 days).
+AUTOMATE_RUN_TIME_LIMIT = env_int("AUTOMATE_RUN_TIME_LIMIT", 30 * 24 * 3600)
+# A worker holds a run this long; one that stops answering (killed, lost) loses it to the
+# sweeper, which hands it to another worker. Longer than any single step takes.
+AUTOMATE_RUN_LEASE_SECONDS = env_int("AUTOMATE_RUN_LEASE_SECONDS", 180)
+# A queued run that no worker has claimed after this long is dispatched again.
+AUTOMATE_REDISPATCH_AFTER = env_int("AUTOMATE_REDISPATCH_AFTER", 60)
+# Networks the HTTP and Teams actions may call although they are private (e.g. 10.0.0.0/8
+# for partner services on the same network). Empty: only public addresses.
+AUTOMATE_HTTP_ALLOWED_NETWORKS = env_list("AUTOMATE_HTTP_ALLOWED_NETWORKS", [])
+# Run history older than this many days is pruned (Power Automate keeps 28-30 days).
+AUTOMATE_RUN_RETENTION_DAYS = env_int("AUTOMATE_RUN_RETENTION_DAYS", 30)
+# The address links in flows and mails start with, e.g. https://erp.example.com
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tellme/", views.tell_me, name="tellme"),
     path("", include("records.urls")),
+    path("automate/", include("automate.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -6,5 +6,5 @@ class RecordsConfig(AppConfig):
     verbose_name = "Records"
 
     def ready(self) -> None:
-        # Importing declares the pages and the role centre's cues in the registry.
-        from records import cues, pages  # noqa: F401
+        # Importing declares the pages, the tables and the role centre's cues in the registry.
+        from records import cues, pages, tables  # noqa: F401

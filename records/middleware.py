@@ -1,4 +1,6 @@
-from records.models import Company
+from django.db.models import F
+
+from records.models import Company, Membership
 
 SESSION_KEY = "company_id"
 
@@ -8,7 +10,12 @@ def company_for(request) -> Company | None:
     user = request.user
     if not user.is_authenticated:
         return None
-    companies = Company.objects.filter(memberships__user=user).order_by("name")
+    # The role comes along through the membership join the filter already makes.
+    companies = (
+        Company.objects.filter(memberships__user=user)
+        .annotate(user_role=F("memberships__role"))
+        .order_by("name")
+    )
     chosen = request.session.get(SESSION_KEY)
     if chosen is not None:
         company = companies.filter(pk=chosen).first()
@@ -18,11 +25,15 @@ def company_for(request) -> Company | None:
 
 
 class CompanyMiddleware:
-    """Sets ``request.company`` (None for anonymous users and users of no company)."""
+    """Sets ``request.company`` (None for anonymous users and users of no company) and
+    ``request.is_company_admin`` (an administrator of that company, or a superuser)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.company = company_for(request)
+        request.company = company = company_for(request)
+        request.is_company_admin = company is not None and (
+            request.user.is_superuser or company.user_role == Membership.Role.ADMIN
+        )
         return self.get_response(request)

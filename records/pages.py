@@ -42,14 +42,6 @@ from records.models import (
     SalesOrderLine,
 )
 
-registry.register_table(18, "Customer", Customer)
-registry.register_table(27, "Item", Item)
-registry.register_table(36, "Sales Header", SalesOrder)
-registry.register_table(37, "Sales Line", SalesOrderLine)
-registry.register_table(112, "Sales Invoice Header", PostedSalesInvoice)
-registry.register_table(21, "Cust. Ledger Entry", CustomerLedgerEntry)
-registry.register_table(32, "Item Ledger Entry", ItemLedgerEntry)
-
 NEW_NO_HELP = "Leave blank to take the next number of the number series."
 
 

@@ -189,6 +189,8 @@ class Action:
     form: type[forms.Form] | Callable[[HttpRequest, Any], type[forms.Form]] | None = None
     initial: Callable[[Any], dict] | None = None
     primary: bool = False
+    # The step's button, when "Yes" / "OK" does not say it (Power Automate's "Continue").
+    submit_label: str | None = None
 
     def __post_init__(self) -> None:
         if (self.url is None) == (self.handler is None):

@@ -12,10 +12,12 @@ worker) never take each other's tasks.
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -126,6 +128,12 @@ class WorkerProcess:
             lambda: self.task_outcome(task_id), timeout=timeout, what=f"task {task_id}"
         )
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a lost machine would."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             # TERM is Celery's warm shutdown: the task at hand finishes and is acknowledged.
@@ -148,23 +156,16 @@ def _delete_queue(queue: str) -> None:
         client.close()
 
 
-@pytest.fixture(scope="module")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Start ``celery -A bcsite worker`` on the test database and a queue of its own.
-
-    While it runs, tasks queued by this process go to that queue (Celery reads
-    ``task_default_queue`` when it routes each task), and never run eagerly.
-    """
-    with django_db_blocker.unblock():
-        url = database_url(connection.settings_dict)
+def start_worker(url: str, log_path: Path, *, env: dict | None = None) -> WorkerProcess:
+    """Start ``celery -A bcsite worker`` on the database at ``url`` and a queue of its own."""
     queue = f"bcsite-test-{uuid.uuid4().hex[:12]}"
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bcsite.settings",
         "DATABASE_URL": url,
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        **(env or {}),
     }
     command = [
         sys.executable,
@@ -191,18 +192,50 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
             env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            # A group of its own, so kill() can take the pool's children down with it.
+            start_new_session=True,
         )
     worker = WorkerProcess(queue=queue, log_path=log_path, process=process)
-    saved = (app.conf.task_default_queue, app.conf.task_always_eager)
-    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
     try:
         worker.wait_until(
             lambda: " ready." in worker.log(),
             timeout=WORKER_START_TIMEOUT,
             what="the Celery worker to start",
         )
-        yield worker
+    except BaseException:
+        worker.kill()
+        raise
+    return worker
+
+
+@contextmanager
+def routed_to(queue: str):
+    """While inside, tasks queued by this process go to ``queue`` and never run eagerly
+    (Celery reads ``task_default_queue`` when it routes each task)."""
+    saved = (app.conf.task_default_queue, app.conf.task_always_eager)
+    app.conf.task_default_queue, app.conf.task_always_eager = queue, False
+    try:
+        yield
     finally:
         app.conf.task_default_queue, app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def worker_url(django_db_blocker) -> str:
+    """The test database's URL, for workers started by a test itself."""
+    with django_db_blocker.unblock():
+        return database_url(connection.settings_dict)
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A worker on the test database, shared by the tests of a module."""
+    with django_db_blocker.unblock():
+        url = database_url(connection.settings_dict)
+    worker = start_worker(url, tmp_path_factory.mktemp("celery") / "worker.log")
+    try:
+        with routed_to(worker.queue):
+            yield worker
+    finally:
         worker.stop()
-        _delete_queue(queue)
+        _delete_queue(worker.queue)

@@ -138,7 +138,8 @@ def _step(request, page, action, title, back, form, *, selected) -> HttpResponse
         "form": form,
         "action_url": request.path,
         "back_url": back,
-        "confirm_label": "Yes" if action.confirm and form is None else "OK",
+        "confirm_label": action.submit_label
+        or ("Yes" if action.confirm and form is None else "OK"),
         "cancel_label": "No" if action.confirm and form is None else "Cancel",
         "selected": selected or [],
         "next": back,

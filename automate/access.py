@@ -1,0 +1,45 @@
+"""Who may see and change which flows and runs: one place, every view calls it.
+
+A flow belongs to its owner; the company's administrators may see and manage every flow
+of the company. Runs follow their flow.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from automate.models import Flow, FlowRun
+
+
+def is_company_admin(request: HttpRequest) -> bool:
+    return bool(getattr(request, "is_company_admin", False))
+
+
+def flows_for(request: HttpRequest) -> QuerySet[Flow]:
+    """The flows of the request's company that the user may see."""
+    flows = Flow.objects.filter(company=request.company)
+    if not is_company_admin(request):
+        flows = flows.filter(owner=request.user)
+    return flows
+
+
+def runs_for(request: HttpRequest) -> QuerySet[FlowRun]:
+    runs = FlowRun.objects.filter(company=request.company)
+    if not is_company_admin(request):
+        runs = runs.filter(flow__owner=request.user)
+    return runs
+
+
+def get_flow_for_user(request: HttpRequest, pk: int) -> Flow:
+    try:
+        return flows_for(request).select_related("owner", "current_version").get(pk=pk)
+    except Flow.DoesNotExist:
+        raise Http404("No such flow.") from None
+
+
+def get_run_for_user(request: HttpRequest, pk: int) -> FlowRun:
+    try:
+        return runs_for(request).select_related("flow", "version", "triggered_by").get(pk=pk)
+    except FlowRun.DoesNotExist:
+        raise Http404("No such run.") from None

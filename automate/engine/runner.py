@@ -1,0 +1,236 @@
+"""Claiming a run, executing it, and ending it; the tick that wakes and sweeps runs."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from automate.engine.execution import Execution, Stop, Suspend, Terminate
+from automate.models import FINISHED_RUN_STATUSES, Flow, FlowRun, RunStatus, StepRun, StepStatus
+
+log = logging.getLogger(__name__)
+
+# Runs of a flow at its concurrency limit are looked at again this often.
+CONCURRENCY_RETRY_SECONDS = 5
+PRUNE_BATCH = 500
+
+
+def _lease(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(seconds=settings.AUTOMATE_RUN_LEASE_SECONDS)
+
+
+def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
+    """Take the run for this delivery, or None when it is not ours to run.
+
+    It is not when it has ended, when another delivery holds a live lease on it, or when
+    its flow already has as many runs going as its concurrency limit allows (then it stays
+    queued and the tick offers it again).
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    with transaction.atomic():
+        run = FlowRun.objects.filter(pk=run_id).only("flow_id", "status").first()
+        if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+            return None
+        # One claim at a time per flow, so two workers never both take the last free slot.
+        flow = Flow.objects.select_for_update().only("concurrency_limit").get(pk=run.flow_id)
+        active = (
+            FlowRun.objects.filter(flow_id=flow.pk, status=RunStatus.RUNNING, lease_until__gt=now)
+            .exclude(pk=run_id)
+            .count()
+        )
+        if active >= flow.concurrency_limit:
+            FlowRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                wake_at=now + datetime.timedelta(seconds=CONCURRENCY_RETRY_SECONDS)
+            )
+            return None
+        claimed = (
+            FlowRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+            .update(
+                status=RunStatus.RUNNING, lease_token=token, lease_until=_lease(now), wake_at=None
+            )
+        )
+    if not claimed:
+        return None
+    FlowRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return token
+
+
+def flow_run_execute(*, run_id: int) -> None:
+    """Run what is left of the run, if this delivery can claim it. Safe to call twice."""
+    token = flow_run_claim(run_id=run_id)
+    if token is None:
+        return
+    FlowRun.objects.filter(pk=run_id).update(deliveries=_deliveries(run_id) + 1)
+    run = FlowRun.objects.select_related("flow__owner", "version", "company").get(pk=run_id)
+    execution = Execution(run, token)
+    try:
+        status = execution.execute()
+    except Suspend as suspend:
+        _park(run, token, suspend.wake_at)
+        return
+    except Terminate as terminate:
+        _end(run, token, terminate.status, terminate.message)
+        return
+    except Stop:
+        return
+    error = "" if status == RunStatus.SUCCEEDED else _failure_message(execution)
+    _end(run, token, status, error)
+
+
+def _deliveries(run_id: int) -> int:
+    return FlowRun.objects.filter(pk=run_id).values_list("deliveries", flat=True).first() or 0
+
+
+def _failure_message(execution: Execution) -> str:
+    failed = [row for row in execution.rows.values() if row.status == StepStatus.FAILED]
+    if not failed:
+        return "The run failed."
+    row = max(failed, key=lambda r: r.position)
+    message = (row.error or {}).get("message", "") if isinstance(row.error, dict) else ""
+    return f"{row.name.replace('_', ' ')} failed: {message}".strip()
+
+
+def _park(run: FlowRun, token, wake_at: datetime.datetime) -> None:
+    FlowRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, lease_token=token).update(
+        status=RunStatus.WAITING, wake_at=wake_at, lease_token=None, lease_until=None
+    )
+
+
+def _end(run: FlowRun, token, status: str, error: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        ended = FlowRun.objects.filter(
+            pk=run.pk, status=RunStatus.RUNNING, lease_token=token
+        ).update(
+            status=status,
+            error=error[:4000],
+            finished_at=now,
+            lease_token=None,
+            lease_until=None,
+            wake_at=None,
+        )
+        if ended and status in (RunStatus.CANCELLED, RunStatus.TIMED_OUT):
+            _close_open_steps(run, now, status)
+    if ended:
+        _dispatch_next_queued(run.flow_id)
+
+
+def _close_open_steps(run: FlowRun, now, status: str) -> None:
+    step_status = StepStatus.TIMED_OUT if status == RunStatus.TIMED_OUT else StepStatus.CANCELLED
+    StepRun.objects.filter(run=run, status__in=[StepStatus.RUNNING, StepStatus.WAITING]).update(
+        status=step_status, finished_at=now
+    )
+
+
+def _dispatch_next_queued(flow_id: int) -> None:
+    """A slot of the flow's concurrency limit is free: start the oldest run waiting for one."""
+    from automate.tasks import flow_run_execute_task
+
+    waiting = (
+        FlowRun.objects.filter(flow_id=flow_id, status=RunStatus.QUEUED)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if waiting is not None:
+        transaction.on_commit(lambda: flow_run_execute_task.delay(waiting))
+
+
+def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
+    """Wake runs whose wait is over, hand on runs whose worker is gone, end overdue runs.
+
+    1. Waiting runs due now become queued and are dispatched.
+    2. Queued runs nobody has claimed for a while are dispatched again (a lost message).
+    3. Running runs whose lease expired (their worker died) are queued and dispatched.
+    4. Unfinished runs past their deadline end as Timed out.
+    5. Finished runs older than the retention period are deleted, a batch at a time.
+
+    Each change is a conditional UPDATE, so two ticks at once never wake one run twice;
+    a run dispatched twice is harmless because only one delivery can claim it.
+    """
+    from automate.tasks import flow_run_execute_task
+
+    now = now or timezone.now()
+    counts = {"timed_out": _time_out_overdue(now)}
+    redispatch = datetime.timedelta(seconds=settings.AUTOMATE_REDISPATCH_AFTER)
+    due: list[int] = []
+    for run_id in FlowRun.objects.filter(status=RunStatus.WAITING, wake_at__lte=now).values_list(
+        "pk", flat=True
+    )[:1000]:
+        if FlowRun.objects.filter(pk=run_id, status=RunStatus.WAITING, wake_at__lte=now).update(
+            status=RunStatus.QUEUED, wake_at=now + redispatch
+        ):
+            due.append(run_id)
+    counts["woken"] = len(due)
+    lost = list(
+        FlowRun.objects.filter(status=RunStatus.QUEUED, wake_at__lte=now).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    lost = [
+        pk
+        for pk in lost
+        if FlowRun.objects.filter(pk=pk, status=RunStatus.QUEUED, wake_at__lte=now).update(
+            wake_at=now + redispatch
+        )
+    ]
+    counts["redispatched"] = len(lost)
+    expired = []
+    for run_id in FlowRun.objects.filter(status=RunStatus.RUNNING, lease_until__lt=now).values_list(
+        "pk", flat=True
+    )[:1000]:
+        if FlowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_until__lt=now).update(
+            status=RunStatus.QUEUED, lease_token=None, lease_until=None, wake_at=now + redispatch
+        ):
+            expired.append(run_id)
+    counts["recovered"] = len(expired)
+    for run_id in [*due, *lost, *expired]:
+        flow_run_execute_task.delay(run_id)
+    counts["pruned"] = _prune(now)
+    return counts
+
+
+def _time_out_overdue(now) -> int:
+    overdue = list(
+        FlowRun.objects.filter(deadline__lt=now)
+        .exclude(status__in=FINISHED_RUN_STATUSES)
+        .values_list("pk", flat=True)[:1000]
+    )
+    ended = 0
+    for run_id in overdue:
+        with transaction.atomic():
+            if (
+                FlowRun.objects.filter(pk=run_id)
+                .exclude(status__in=FINISHED_RUN_STATUSES)
+                .update(
+                    status=RunStatus.TIMED_OUT,
+                    error="The run reached its time limit.",
+                    finished_at=now,
+                    lease_token=None,
+                    lease_until=None,
+                    wake_at=None,
+                )
+            ):
+                ended += 1
+                _close_open_steps(FlowRun(pk=run_id), now, RunStatus.TIMED_OUT)
+    return ended
+
+
+def _prune(now) -> int:
+    cutoff = now - datetime.timedelta(days=settings.AUTOMATE_RUN_RETENTION_DAYS)
+    old = list(
+        FlowRun.objects.filter(status__in=FINISHED_RUN_STATUSES, finished_at__lt=cutoff)
+        .order_by("finished_at")
+        .values_list("pk", flat=True)[:PRUNE_BATCH]
+    )
+    if old:
+        FlowRun.objects.filter(pk__in=old).delete()
+    return len(old)

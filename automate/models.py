@@ -1,0 +1,293 @@
+"""Flows, their versions, runs and step runs, and what flows leave behind (mails, documents).
+
+A flow version's steps are data (``FlowVersion.definition``); a step run is a row with a
+status. Runs and step runs are the history users debug from, and the engine's memory: a
+redelivered task reads them to skip what is already done.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from automate.fields import OrderedJSONField
+
+
+class Flow(models.Model):
+    class Kind(models.TextChoices):
+        INSTANT = "instant", "Instant"
+        AUTOMATED = "automated", "Automated"
+        SCHEDULED = "scheduled", "Scheduled"
+
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    system_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="flows"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INSTANT)
+    # Copied from the current version's trigger, so the Automate group finds a table's
+    # instant flows with one indexed query.
+    trigger_type = models.CharField(max_length=40, blank=True)
+    table_id = models.PositiveIntegerField(null=True, blank=True)
+    enabled = models.BooleanField("On", default=True)
+    current_version = models.ForeignKey(
+        "FlowVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    template_key = models.CharField(max_length=80, blank=True)
+    # Runs of this flow that may be in progress at once (Power Automate's concurrency control).
+    concurrency_limit = models.PositiveSmallIntegerField(default=25)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(
+                fields=["company", "owner", "trigger_type", "table_id"], name="flow_instant_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlowVersion(models.Model):
+    """One saved state of a flow. Saving a flow adds a version; runs keep theirs."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    definition = OrderedJSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["flow", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "number"], name="flow_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} v{self.number}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+FINISHED_RUN_STATUSES = (
+    RunStatus.SUCCEEDED,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+    RunStatus.TIMED_OUT,
+)
+
+
+class FlowRun(models.Model):
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="runs")
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    system_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # What started the run; unique, so one trigger event never starts two runs.
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    status = models.CharField(max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    trigger_data = OrderedJSONField(default=dict)
+    # What lists show of the record the run is about, copied from the trigger data.
+    record_number = models.CharField(max_length=100, blank=True)
+    record_name = models.CharField(max_length=250, blank=True)
+    record_path = models.CharField(max_length=500, blank=True)
+    # The run's variables, {name: {"type": ..., "value": ...}}, saved with the step that set them.
+    variables = OrderedJSONField(default=dict)
+    resubmitted_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="resubmissions"
+    )
+    error = models.TextField(blank=True)
+    # The step names of the top-level chain and how many of them have ended: the progress view.
+    steps_total = models.PositiveIntegerField(default=0)
+    steps_done = models.PositiveIntegerField(default=0)
+    # A worker holds the run while its lease lasts; the sweeper hands expired ones on.
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    deliveries = models.PositiveIntegerField(default=0)
+    # A waiting run (delay, retry back-off, approval) is woken by the tick at this time.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["flow", "-created_at"], name="flowrun_flow_idx"),
+            models.Index(fields=["status", "wake_at"], name="flowrun_wake_idx"),
+            models.Index(fields=["company", "status"], name="flowrun_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow} run {self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_RUN_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return not self.is_finished
+
+    @property
+    def duration(self):
+        if self.started_at is None:
+            return None
+        return (self.finished_at or timezone.now()) - self.started_at
+
+
+class StepStatus(models.TextChoices):
+    RUNNING = "Running", "Running"
+    WAITING = "Waiting", "Waiting"
+    SUCCEEDED = "Succeeded", "Succeeded"
+    FAILED = "Failed", "Failed"
+    SKIPPED = "Skipped", "Skipped"
+    TIMED_OUT = "TimedOut", "Timed out"
+    CANCELLED = "Cancelled", "Cancelled"
+
+
+FINISHED_STEP_STATUSES = (
+    StepStatus.SUCCEEDED,
+    StepStatus.FAILED,
+    StepStatus.SKIPPED,
+    StepStatus.TIMED_OUT,
+    StepStatus.CANCELLED,
+)
+
+
+class StepRun(models.Model):
+    """One execution of one step: the activation of a step definition.
+
+    ``path`` names the step instance within the run: the step name, prefixed inside loops
+    by the loop and iteration (``Apply_to_each[2]/Send_an_email``). (run, path) is the
+    step's idempotency key: a redelivered task finds the row and reuses its outputs.
+    """
+
+    run = models.ForeignKey(FlowRun, on_delete=models.CASCADE, related_name="steps")
+    path = models.CharField(max_length=500)
+    name = models.CharField(max_length=120)
+    action = models.CharField(max_length=80)
+    position = models.PositiveIntegerField(default=0)
+    depth = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=StepStatus.choices)
+    inputs = OrderedJSONField(null=True, blank=True)
+    outputs = OrderedJSONField(null=True, blank=True)
+    error = OrderedJSONField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["run", "path"], name="steprun_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.path}"
+
+    @property
+    def duration(self):
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STEP_STATUSES
+
+
+class SentEmail(models.Model):
+    """A mail a flow sent: the Sent Emails page."""
+
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(
+        FlowRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    # The flow stays known after its runs are pruned: it decides who may see the mail.
+    flow = models.ForeignKey(
+        Flow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    step_key = models.CharField(max_length=600, unique=True)
+    sender = models.CharField(max_length=254)
+    to = models.JSONField(default=list)
+    cc = models.JSONField(default=list)
+    subject = models.CharField(max_length=998)
+    body = models.TextField(blank=True)
+    attachment_names = models.JSONField(default=list)
+    message_id = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class Document(models.Model):
+    """A file in a document library (SharePoint's), kept on Django's storage."""
+
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    system_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    library = models.CharField(max_length=120, default="Documents")
+    folder = models.CharField(max_length=400, blank=True)
+    name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="documents/%Y/%m/")
+    size = models.PositiveBigIntegerField(default=0)
+    content_type = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    flow = models.ForeignKey(
+        Flow, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    run = models.ForeignKey(
+        FlowRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="documents"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["library", "folder", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "library", "folder", "name"], name="document_unique_path"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    @property
+    def path(self) -> str:
+        parts = [self.library, self.folder, self.name]
+        return "/" + "/".join(p.strip("/") for p in parts if p)

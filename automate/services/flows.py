@@ -1,0 +1,158 @@
+"""Creating, editing, switching and moving flows. Saving a definition adds a version."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from automate.definition import TRIGGER_TYPES, validate_definition
+from automate.models import Flow, FlowRun, FlowVersion
+
+EXPORT_FORMAT = "bcsite.flow"
+EXPORT_FORMAT_VERSION = 1
+MAX_IMPORT_BYTES = 1024 * 1024
+KIND_OF_TRIGGER = {"selected_record": Flow.Kind.INSTANT}
+
+
+def _check_name(name) -> str:
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError({"name": ["Give the flow a name."]})
+    if len(name) > Flow._meta.get_field("name").max_length:
+        raise ValidationError({"name": ["The name is too long (at most 120 characters)."]})
+    return name
+
+
+def _apply_trigger(flow: Flow, definition: dict) -> None:
+    trigger = definition["trigger"]
+    flow.trigger_type = trigger["type"]
+    flow.kind = KIND_OF_TRIGGER.get(trigger["type"], Flow.Kind.AUTOMATED)
+    flow.table_id = trigger.get("table")
+
+
+@transaction.atomic
+def flow_create(
+    *,
+    company,
+    owner,
+    name: str,
+    definition: dict,
+    description: str = "",
+    template_key: str = "",
+    enabled: bool = True,
+    concurrency_limit: int | None = None,
+) -> Flow:
+    name = _check_name(name)
+    validate_definition(definition)
+    flow = Flow(
+        company=company,
+        owner=owner,
+        name=name,
+        description=description or "",
+        template_key=template_key,
+        enabled=enabled,
+    )
+    if concurrency_limit is not None:
+        flow.concurrency_limit = concurrency_limit
+    _apply_trigger(flow, definition)
+    flow.save()
+    _add_version(flow, definition, user=owner)
+    return flow
+
+
+@transaction.atomic
+def flow_update(
+    *,
+    flow: Flow,
+    user,
+    name: str | None = None,
+    description: str | None = None,
+    definition: dict | None = None,
+) -> Flow:
+    """Change a flow. A new definition becomes a new version; runs keep the one they ran."""
+    flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if name is not None:
+        flow.name = _check_name(name)
+    if description is not None:
+        flow.description = description
+    if definition is not None:
+        validate_definition(definition)
+        if flow.current_version is None or flow.current_version.definition != definition:
+            _apply_trigger(flow, definition)
+            flow.save()
+            _add_version(flow, definition, user=user)
+            return flow
+    flow.save()
+    return flow
+
+
+def _add_version(flow: Flow, definition: dict, *, user) -> FlowVersion:
+    last = flow.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = FlowVersion.objects.create(
+        flow=flow, number=last + 1, definition=definition, created_by=user
+    )
+    flow.current_version = version
+    flow.save(update_fields=["current_version", "modified_at"])
+    return version
+
+
+def flow_set_enabled(*, flow: Flow, user, enabled: bool) -> Flow:
+    Flow.objects.filter(pk=flow.pk).update(enabled=enabled)
+    flow.enabled = enabled
+    return flow
+
+
+@transaction.atomic
+def flow_delete(*, flow: Flow, user) -> None:
+    """Delete the flow with its runs and versions (runs hold their version, so they go first)."""
+    FlowRun.objects.filter(flow=flow).delete()
+    Flow.objects.filter(pk=flow.pk).update(current_version=None)
+    flow.current_version = None
+    flow.delete()
+
+
+def flow_export(*, flow: Flow) -> dict:
+    return {
+        "format": EXPORT_FORMAT,
+        "formatVersion": EXPORT_FORMAT_VERSION,
+        "name": flow.name,
+        "description": flow.description,
+        "definition": flow.current_version.definition if flow.current_version else None,
+    }
+
+
+def flow_import(*, company, owner, data: bytes | str, name: str | None = None) -> Flow:
+    """Create a flow from an exported file, validated like a save from the designer."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_IMPORT_BYTES:
+            raise ValidationError(f"The file is too large (at most {MAX_IMPORT_BYTES // 1024} KB).")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError("The file is not UTF-8 text; export the flow again.") from None
+    try:
+        package = json.loads(data)
+    except json.JSONDecodeError as error:
+        raise ValidationError(
+            f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from None
+    if not isinstance(package, dict) or package.get("format") != EXPORT_FORMAT:
+        raise ValidationError("This is not an exported bcsite flow (its format is missing).")
+    if package.get("formatVersion") != EXPORT_FORMAT_VERSION:
+        raise ValidationError("This flow was exported by a version of bcsite this one cannot read.")
+    definition = package.get("definition")
+    trigger = definition.get("trigger") if isinstance(definition, dict) else None
+    if isinstance(trigger, dict) and trigger.get("type") not in TRIGGER_TYPES:
+        raise ValidationError(f"Unknown trigger type {trigger.get('type')!r}.")
+    description = package.get("description") or ""
+    if not isinstance(description, str):
+        raise ValidationError("The description must be text.")
+    return flow_create(
+        company=company,
+        owner=owner,
+        name=name or package.get("name"),
+        definition=definition,
+        description=description,
+    )

@@ -1,0 +1,1550 @@
+/* The flow designer: draws a flow definition as Power Automate's chain of cards, and edits it.
+
+   The definition lives as JSON in the form's <textarea name="definition">. This script reads
+   it, edits it in place and writes it back after every change, so Save posts a plain form
+   and the server validates and saves it. Without this script the textarea is the editor.
+
+   Step names, inputs and labels are user data: everything goes into the DOM through
+   createElement and textContent, never through innerHTML. */
+const FlowDesigner = (function () {
+  "use strict";
+
+  const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+  const TYPED_PARAM_TYPES = new Set(["integer", "number", "boolean", "json"]);
+  const INVALID = Symbol("invalid");
+
+  const state = {
+    form: null,
+    textarea: null,
+    codeBox: null,
+    codeToggle: null,
+    codeError: null,
+    root: null,
+    errorsBox: null,
+    catalog: null,
+    actions: new Map(), // action type -> its description
+    connectors: new Map(), // connector key -> {name, color}
+    tables: new Map(), // table id -> {name, fields}
+    definition: null,
+    picker: null, // {chain, index, query}: where the action picker is open
+    panels: new WeakMap(), // step -> "runAfter" | "settings"
+    collapsed: new WeakSet(),
+    badJson: new WeakMap(), // step -> Map of input name -> typed text that is not JSON
+    badTitles: new WeakMap(), // step -> {text, problem}: a rename that was refused
+    stepIds: new WeakMap(), // step -> a stable id, so focus survives a re-render and renames
+    cards: new WeakMap(), // step -> its card, to focus after adding it
+    fieldScopes: new WeakMap(), // input element -> {scope, param}: what dynamic content offers
+    dynamic: null, // {panel, control}: the open dynamic content flyout
+    focusStep: null,
+    focusPicker: false,
+    lastId: 0,
+  };
+
+  // -- DOM helpers ----------------------------------------------------------------------------
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "style") {
+        for (const [name, setting] of Object.entries(value)) node.style.setProperty(name, setting);
+      } else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (["value", "checked", "hidden", "disabled", "open"].includes(key)) node[key] = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function button(label, onclick, props) {
+    return el("button", { type: "button", class: "designer-button", onclick, ...props }, label);
+  }
+
+  function selectBox(options, value, props) {
+    const select = el(
+      "select",
+      props,
+      options.map(([optionValue, text]) => el("option", { value: optionValue }, text)),
+    );
+    select.value = value;
+    return select;
+  }
+
+  function nextId() {
+    state.lastId += 1;
+    return `designer-${state.lastId}`;
+  }
+
+  function isObject(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+  }
+
+  // -- The definition -------------------------------------------------------------------------
+
+  function stepId(step) {
+    if (!state.stepIds.has(step)) state.stepIds.set(step, nextId());
+    return state.stepIds.get(step);
+  }
+
+  function stepTitle(step) {
+    return step.title || String(step.name || "").replace(/_/g, " ");
+  }
+
+  function toName(title) {
+    return title
+      .trim()
+      .replace(/\s+/g, "_")
+      .replace(/[^A-Za-z0-9_]/g, "");
+  }
+
+  /** The nested chains of a step, each a list of steps. */
+  function childChains(step) {
+    const action = state.actions.get(step.type);
+    if (!action) return [];
+    return action.chains.flatMap((chain) =>
+      chain.key === "cases" ? step.cases.map((item) => item.actions) : [step[chain.key]],
+    );
+  }
+
+  function withDescendants(step) {
+    return [step, ...childChains(step).flatMap((chain) => chain.flatMap(withDescendants))];
+  }
+
+  function allSteps() {
+    return state.definition.steps.flatMap(withDescendants);
+  }
+
+  function allNames() {
+    return new Set(allSteps().map((step) => step.name));
+  }
+
+  function uniqueName(base) {
+    const names = allNames();
+    if (!names.has(base)) return base;
+    let number = 2;
+    while (names.has(`${base}_${number}`)) number += 1;
+    return `${base}_${number}`;
+  }
+
+  /** Why the designer cannot draw ``steps`` (then the code view edits it), or "". */
+  function structureProblem(steps, where) {
+    if (!Array.isArray(steps)) return `${where}: the steps are not a list.`;
+    for (const step of steps) {
+      if (!isObject(step)) return `${where}: a step is not an object.`;
+      if (step.inputs !== undefined && !isObject(step.inputs)) {
+        return `${where} > ${step.name}: the inputs are not an object.`;
+      }
+      const action = state.actions.get(step.type);
+      for (const chain of action ? action.chains : []) {
+        if (step[chain.key] === undefined) step[chain.key] = [];
+        if (chain.key === "cases") {
+          if (!Array.isArray(step.cases))
+            return `${where} > ${step.name}: the cases are not a list.`;
+          for (const item of step.cases) {
+            if (!isObject(item)) return `${where} > ${step.name}: a case is not an object.`;
+            if (item.actions === undefined) item.actions = [];
+            const problem = structureProblem(item.actions, `${where} > ${step.name}`);
+            if (problem) return problem;
+          }
+        } else {
+          const problem = structureProblem(step[chain.key], `${where} > ${step.name}`);
+          if (problem) return problem;
+        }
+      }
+    }
+    return "";
+  }
+
+  /** Parse the textarea: {definition} or {error}. */
+  function readDefinition(text) {
+    let definition;
+    try {
+      definition = JSON.parse(text);
+    } catch (error) {
+      return { error: `The definition is not valid JSON (${error.message}).` };
+    }
+    if (!isObject(definition)) return { error: "The definition is not a JSON object." };
+    if (definition.steps === undefined) definition.steps = [];
+    if (!isObject(definition.trigger)) {
+      definition.trigger = { type: "selected_record", table: null, inputs: [] };
+    }
+    if (definition.trigger.inputs === undefined) definition.trigger.inputs = [];
+    if (!Array.isArray(definition.trigger.inputs)) {
+      return { error: "The trigger's inputs are not a list." };
+    }
+    if (!definition.trigger.inputs.every(isObject)) {
+      return { error: "A trigger input is not an object." };
+    }
+    const problem = structureProblem(definition.steps, "Steps");
+    return problem ? { error: problem } : { definition };
+  }
+
+  function sync() {
+    state.textarea.value = JSON.stringify(state.definition, null, 2);
+  }
+
+  function replaceStrings(value, replace) {
+    if (typeof value === "string") return replace(value);
+    if (Array.isArray(value)) return value.map((item) => replaceStrings(item, replace));
+    if (isObject(value)) {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, replaceStrings(item, replace)]),
+      );
+    }
+    return value;
+  }
+
+  /** Expressions name steps: follow a rename, as Power Automate does. */
+  function renameReferences(oldName, newName) {
+    const escaped = oldName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(`\\b(outputs|body|items|actions)\\(\\s*'${escaped}'\\s*\\)`, "g");
+    for (const step of allSteps()) {
+      if (step.inputs) {
+        step.inputs = replaceStrings(step.inputs, (text) =>
+          text.replace(pattern, `$1('${newName}')`),
+        );
+      }
+    }
+  }
+
+  // -- Rendering ------------------------------------------------------------------------------
+
+  /** Draw everything again, keeping the focus on the same control when it is still there. */
+  function render() {
+    const focused = document.activeElement;
+    const focusKey = focused && state.root.contains(focused) ? focused.dataset.key : null;
+    closeDynamic();
+    state.root.replaceChildren(
+      renderTrigger(),
+      renderChain(state.definition.steps, { visible: () => [], loops: [] }),
+    );
+    sync();
+    restoreFocus(focusKey);
+  }
+
+  function restoreFocus(focusKey) {
+    if (state.focusPicker) {
+      state.focusPicker = false;
+      const search = state.root.querySelector(".picker-search");
+      if (search) search.focus();
+    } else if (state.focusStep) {
+      const card = state.cards.get(state.focusStep);
+      state.focusStep = null;
+      if (card) {
+        card.scrollIntoView({ block: "nearest" });
+        card.querySelector(".step-title").focus();
+      }
+    } else if (focusKey) {
+      const control = state.root.querySelector(`[data-key="${CSS.escape(focusKey)}"]`);
+      if (control) control.focus();
+    }
+  }
+
+  function badge(connectorKey, fallbackName) {
+    const connector = state.connectors.get(connectorKey) || { name: fallbackName, color: "" };
+    const initials = connector.name
+      .split(/\s+/)
+      .map((word) => word[0])
+      .join("")
+      .slice(0, 2)
+      .toUpperCase();
+    return el(
+      "span",
+      {
+        class: "connector-badge",
+        style: connector.color ? { "--badge": connector.color } : null,
+        "aria-hidden": "true",
+      },
+      initials,
+    );
+  }
+
+  // -- The trigger ----------------------------------------------------------------------------
+
+  function renderTrigger() {
+    const trigger = state.definition.trigger;
+    const kind = state.catalog.triggerTypes.find((type) => type.type === trigger.type);
+    const tableId = nextId();
+    const tableSelect = selectBox(
+      [
+        ["", "Choose a table"],
+        ...[...state.tables].map(([id, table]) => [String(id), `${table.name} (${id})`]),
+      ],
+      trigger.table === null || trigger.table === undefined ? "" : String(trigger.table),
+      { id: tableId, dataset: { key: "trigger-table" } },
+    );
+    tableSelect.addEventListener("change", () => {
+      trigger.table = tableSelect.value ? Number(tableSelect.value) : null;
+      sync();
+    });
+    return el(
+      "section",
+      { class: "step-card trigger-card", "aria-label": "Trigger" },
+      el(
+        "div",
+        { class: "step-head" },
+        badge("business_central", "Business Central"),
+        el(
+          "div",
+          { class: "step-heading" },
+          el("span", { class: "step-name" }, kind ? kind.title : `Unknown trigger ${trigger.type}`),
+          el("span", { class: "step-action" }, "Business Central · Trigger"),
+        ),
+      ),
+      el(
+        "div",
+        { class: "step-body" },
+        el(
+          "div",
+          { class: "field designer-field" },
+          el("label", { for: tableId, class: "field-label" }, "Table", requiredMark()),
+          tableSelect,
+        ),
+        renderTriggerInputs(trigger),
+      ),
+    );
+  }
+
+  function renderTriggerInputs(trigger) {
+    const rows = trigger.inputs.map((item, index) => renderTriggerInput(trigger, item, index));
+    return el(
+      "fieldset",
+      { class: "trigger-inputs" },
+      el("legend", {}, "Inputs the user fills in when running the flow"),
+      rows.length ? rows : el("p", { class: "field-help" }, "None: the flow runs without asking."),
+      button("+ Add an input", () => {
+        trigger.inputs.push({ name: "", label: "", type: "text", required: false });
+        render();
+        const labels = state.root.querySelectorAll(".trigger-input-label");
+        labels[labels.length - 1].focus();
+      }),
+    );
+  }
+
+  function renderTriggerInput(trigger, item, index) {
+    const key = `trigger-input-${index}`;
+    const name = el("input", {
+      type: "text",
+      value: item.name || "",
+      "aria-label": "Input name",
+      placeholder: "Name",
+      spellcheck: "false",
+      dataset: { key: `${key}-name` },
+      oninput: () => {
+        item.name = name.value.trim();
+        sync();
+      },
+    });
+    const label = el("input", {
+      type: "text",
+      class: "trigger-input-label",
+      value: item.label || "",
+      "aria-label": "Input label",
+      placeholder: "Label, e.g. Reason",
+      dataset: { key: `${key}-label` },
+      oninput: () => {
+        // The name follows the label until someone changes it by hand.
+        if (!item.name || item.name === toName(item.label || "")) {
+          item.name = toName(label.value);
+          name.value = item.name;
+        }
+        item.label = label.value;
+        sync();
+      },
+    });
+    const type = selectBox(
+      state.catalog.triggerInputTypes.map((option) => [option.type, option.label]),
+      item.type || "text",
+      { "aria-label": "Input type", dataset: { key: `${key}-type` } },
+    );
+    type.addEventListener("change", () => {
+      item.type = type.value;
+      sync();
+    });
+    const required = el("input", {
+      type: "checkbox",
+      checked: Boolean(item.required),
+      dataset: { key: `${key}-required` },
+      onchange: () => {
+        item.required = required.checked;
+        sync();
+      },
+    });
+    return el(
+      "div",
+      { class: "trigger-input" },
+      label,
+      name,
+      type,
+      el("label", { class: "check" }, required, " Required"),
+      button(
+        "Remove",
+        () => {
+          trigger.inputs.splice(index, 1);
+          render();
+        },
+        { "aria-label": `Remove input ${item.label || item.name || index + 1}` },
+      ),
+    );
+  }
+
+  function requiredMark() {
+    return el("span", { class: "required", "aria-hidden": "true" }, " *");
+  }
+
+  // -- Chains and steps -----------------------------------------------------------------------
+
+  /** A chain of steps. ``scope`` says what runs before it: {visible(), loops}. */
+  function renderChain(chain, scope) {
+    const list = el("div", { class: "chain" });
+    chain.forEach((step, index) => {
+      list.append(insertPoint(chain, index, false));
+      list.append(renderStep(step, chain, index, stepScope(chain, index, scope)));
+    });
+    list.append(insertPoint(chain, chain.length, true));
+    return list;
+  }
+
+  function stepScope(chain, index, scope) {
+    return {
+      visible: () => scope.visible().concat(chain.slice(0, index).flatMap(withDescendants)),
+      loops: scope.loops,
+    };
+  }
+
+  function insertPoint(chain, index, last) {
+    if (state.picker && state.picker.chain === chain && state.picker.index === index) {
+      return renderPicker();
+    }
+    const open = () => openPicker(chain, index);
+    if (last) {
+      return el(
+        "div",
+        { class: "chain-end" },
+        button("+ New step", open, { class: "designer-button add-step" }),
+      );
+    }
+    return el(
+      "div",
+      { class: "chain-insert" },
+      el(
+        "button",
+        {
+          type: "button",
+          class: "insert-step",
+          "aria-label": "Insert a new step here",
+          title: "Insert a new step here",
+          onclick: open,
+        },
+        "+",
+      ),
+    );
+  }
+
+  function renderStep(step, chain, index, scope) {
+    const action = state.actions.get(step.type);
+    const card = el("section", {
+      class: "step-card",
+      "aria-label": stepTitle(step),
+      dataset: { type: step.type || "", step: step.name || "" },
+    });
+    state.cards.set(step, card);
+    card.append(renderStepHead(step, chain, index, action));
+    if (state.collapsed.has(step)) return card;
+    card.append(action ? renderStepBody(step, action, scope) : renderUnknownStep(step));
+    const panel = state.panels.get(step);
+    if (panel === "runAfter") card.append(renderRunAfter(step, index));
+    if (panel === "settings") card.append(renderSettings(step));
+    if (action && action.chains.length) card.append(renderNested(step, action, scope));
+    return card;
+  }
+
+  function renderStepHead(step, chain, index, action) {
+    const id = stepId(step);
+    const refused = state.badTitles.get(step);
+    const error = el(
+      "p",
+      { class: "field-error", hidden: !refused },
+      refused ? refused.problem : "",
+    );
+    const title = el("input", {
+      type: "text",
+      class: "step-title",
+      value: refused ? refused.text : stepTitle(step),
+      "aria-invalid": refused ? "true" : null,
+      "aria-label": "Step name",
+      maxlength: "80",
+      spellcheck: "false",
+      dataset: { key: `${id}-title` },
+    });
+    title.addEventListener("change", () => renameStep(step, title, error));
+    const panel = state.panels.get(step);
+    const collapsed = state.collapsed.has(step);
+    const actionLabel = action
+      ? `${action.connector} · ${action.title}`
+      : `Unknown action ${step.type}`;
+    return el(
+      "div",
+      { class: "step-head" },
+      badge(action ? action.connectorKey : "", action ? action.connector : "?"),
+      el(
+        "div",
+        { class: "step-heading" },
+        title,
+        el("span", { class: "step-action" }, actionLabel),
+        runAfterNote(step),
+        error,
+      ),
+      el(
+        "div",
+        { class: "step-tools" },
+        tool("Move up", "↑", () => moveStep(chain, index, -1), { disabled: index === 0 }),
+        tool("Move down", "↓", () => moveStep(chain, index, 1), {
+          disabled: index === chain.length - 1,
+        }),
+        tool("Configure run after", "⤵", () => togglePanel(step, "runAfter"), {
+          "aria-pressed": String(panel === "runAfter"),
+        }),
+        action && action.retry
+          ? tool("Settings", "⚙", () => togglePanel(step, "settings"), {
+              "aria-pressed": String(panel === "settings"),
+            })
+          : null,
+        tool(
+          collapsed ? "Expand" : "Collapse",
+          collapsed ? "▸" : "▾",
+          () => toggleCollapsed(step),
+          { "aria-expanded": String(!collapsed) },
+        ),
+        tool("Delete", "×", () => deleteStep(chain, index)),
+      ),
+    );
+  }
+
+  function tool(label, icon, onclick, props) {
+    return el(
+      "button",
+      { type: "button", class: "step-tool", "aria-label": label, title: label, onclick, ...props },
+      icon,
+    );
+  }
+
+  function runAfterNote(step) {
+    if (!Array.isArray(step.runAfter)) return null;
+    const labels = state.catalog.runAfter
+      .filter((option) => step.runAfter.includes(option.status))
+      .map((option) => option.label);
+    return el(
+      "span",
+      { class: "step-run-after" },
+      `Runs when the previous step ${labels.join(" or ")}`,
+    );
+  }
+
+  function renderStepBody(step, action, scope) {
+    const body = el("div", { class: "step-body" });
+    const basic = action.inputs.filter((param) => !param.advanced);
+    const advanced = action.inputs.filter((param) => param.advanced);
+    if (!action.inputs.length && !action.chains.length) {
+      body.append(el("p", { class: "field-help" }, action.description));
+    }
+    for (const param of basic) body.append(renderField(step, param, scope));
+    if (advanced.length) {
+      const inputs = step.inputs || {};
+      body.append(
+        el(
+          "details",
+          { class: "advanced", open: advanced.some((param) => inputs[param.name] !== undefined) },
+          el("summary", {}, "Show advanced options"),
+          advanced.map((param) => renderField(step, param, scope)),
+        ),
+      );
+    }
+    return body;
+  }
+
+  /** An action no connector knows (an import from elsewhere): its inputs as JSON. */
+  function renderUnknownStep(step) {
+    const id = nextId();
+    const param = { name: "", label: "Inputs (JSON)", type: "json" };
+    const area = el("textarea", {
+      id,
+      rows: "4",
+      spellcheck: "false",
+      dataset: { key: `${stepId(step)}-inputs` },
+    });
+    const error = el("p", { class: "field-error", hidden: true }, "Not a JSON object.");
+    const bad = state.badJson.get(step);
+    if (bad && bad.has("")) {
+      area.value = bad.get("");
+      markBadJson(step, "", area.value, area, error);
+    } else {
+      area.value = JSON.stringify(step.inputs || {}, null, 2);
+    }
+    area.addEventListener("input", () => {
+      const value = convert(param, area.value);
+      const valid = isObject(value);
+      markBadJson(step, "", valid ? null : area.value, area, error);
+      if (valid) {
+        step.inputs = value;
+        sync();
+      }
+    });
+    return el(
+      "div",
+      { class: "step-body" },
+      el(
+        "p",
+        { class: "field-error" },
+        `No connector has the action ${step.type}; edit its inputs as JSON.`,
+      ),
+      el(
+        "div",
+        { class: "field designer-field" },
+        el("label", { for: id, class: "field-label" }, param.label),
+        area,
+        error,
+      ),
+    );
+  }
+
+  function renderNested(step, action, scope) {
+    const inner = {
+      visible: scope.visible,
+      loops: action.loop ? [...scope.loops, step] : scope.loops,
+    };
+    const nested = el("div", { class: `nested nested-${step.type.replace(".", "-")}` });
+    for (const chain of action.chains) {
+      if (chain.key === "cases") {
+        nested.append(renderCases(step, chain, inner));
+      } else {
+        nested.append(
+          el(
+            "div",
+            { class: "branch", dataset: { branch: chain.key } },
+            el("div", { class: "branch-label" }, chain.label),
+            renderChain(step[chain.key], inner),
+          ),
+        );
+      }
+    }
+    return nested;
+  }
+
+  function renderCases(step, chain, scope) {
+    const cases = el("div", { class: "cases" });
+    step.cases.forEach((item, index) => {
+      const id = nextId();
+      const value = el("input", {
+        type: "text",
+        id,
+        value: item.value === undefined || item.value === null ? "" : String(item.value),
+        dataset: { key: `${stepId(step)}-case-${index}` },
+        oninput: () => {
+          // A number stays a number, so a case matches what ``on`` returns.
+          const number = Number(value.value);
+          item.value =
+            typeof item.value === "number" && value.value.trim() && Number.isFinite(number)
+              ? number
+              : value.value;
+          sync();
+        },
+      });
+      cases.append(
+        el(
+          "div",
+          { class: "branch case" },
+          el(
+            "div",
+            { class: "branch-label" },
+            el("label", { for: id }, `${chain.label} ${index + 1} equals`),
+            value,
+            button("Remove case", () => removeCase(step, index)),
+          ),
+          renderChain(item.actions, scope),
+        ),
+      );
+    });
+    cases.append(
+      button("+ Add a case", () => {
+        step.cases.push({ value: "", actions: [] });
+        render();
+      }),
+    );
+    return cases;
+  }
+
+  function removeCase(step, index) {
+    const item = step.cases[index];
+    if (item.actions.length && !window.confirm("Delete this case and the steps in it?")) return;
+    step.cases.splice(index, 1);
+    render();
+  }
+
+  // -- Inputs ---------------------------------------------------------------------------------
+
+  function renderField(step, param, scope) {
+    const id = nextId();
+    const value = step.inputs ? step.inputs[param.name] : undefined;
+    const error =
+      param.type === "json"
+        ? el("p", { class: "field-error", hidden: true }, "Not valid JSON.")
+        : null;
+    const control = renderControl(step, param, value, id, error);
+    if (control.matches("input[type=text], input[type=password], textarea")) {
+      state.fieldScopes.set(control, { scope, param });
+    }
+    const bad = state.badJson.get(step);
+    if (bad && bad.has(param.name)) {
+      control.value = bad.get(param.name);
+      markBadJson(step, param.name, control.value, control, error);
+    }
+    return el(
+      "div",
+      { class: "field designer-field", dataset: { param: param.name } },
+      el(
+        "label",
+        { for: id, class: "field-label" },
+        param.label,
+        param.required ? requiredMark() : null,
+      ),
+      control,
+      param.help ? el("p", { class: "field-help" }, param.help) : null,
+      error,
+    );
+  }
+
+  /** The control for one input: a select where the value is one of a known set, else text. */
+  function renderControl(step, param, value, id, error) {
+    const key = `${stepId(step)}-${param.name}`;
+    const props = { id, dataset: { key } };
+    const isExpression = typeof value === "string";
+    if (param.type === "table" && !isExpression) {
+      const options = [
+        ["", "Choose a table"],
+        ...[...state.tables].map(([tableId, table]) => [String(tableId), table.name]),
+      ];
+      return selectInput(
+        step,
+        param,
+        options,
+        value === undefined ? "" : String(value),
+        props,
+        Number,
+      );
+    }
+    if (param.type === "boolean" && !isExpression) {
+      const options = [
+        ["", ""],
+        ["true", "Yes"],
+        ["false", "No"],
+      ];
+      return selectInput(
+        step,
+        param,
+        options,
+        value === undefined ? "" : String(value),
+        props,
+        (text) => text === "true",
+      );
+    }
+    const choices = param.choices.map(([choice]) => choice);
+    if (param.type === "choice" && (value === undefined || choices.includes(value))) {
+      const options = [["", ""], ...param.choices];
+      return selectInput(step, param, options, value === undefined ? "" : value, props, String);
+    }
+    const multiline = param.type === "multiline" || param.type === "json";
+    const control = multiline
+      ? el("textarea", {
+          ...props,
+          rows: param.type === "json" ? "4" : "3",
+          spellcheck: param.type === "json" ? "false" : null,
+        })
+      : el("input", {
+          ...props,
+          type: param.type === "secret" ? "password" : "text",
+          autocomplete: "off",
+          placeholder: placeholderFor(param.type),
+        });
+    control.value = displayValue(param, value);
+    control.addEventListener("input", () => {
+      const converted = convert(param, control.value);
+      if (error)
+        markBadJson(step, param.name, converted === INVALID ? control.value : null, control, error);
+      if (converted !== INVALID) setInput(step, param.name, converted);
+    });
+    return control;
+  }
+
+  function selectInput(step, param, options, value, props, parse) {
+    const select = selectBox(options, value, props);
+    select.addEventListener("change", () =>
+      setInput(step, param.name, select.value === "" ? undefined : parse(select.value)),
+    );
+    return select;
+  }
+
+  function placeholderFor(type) {
+    return {
+      date: "YYYY-MM-DD",
+      emails: "name@example.com; other@example.com",
+      url: "https://",
+      integer: "0",
+      number: "0",
+    }[type];
+  }
+
+  function displayValue(param, value) {
+    if (value === undefined || value === null) return "";
+    if (typeof value === "string" && (param.type !== "json" || value.trim().startsWith("@"))) {
+      return value;
+    }
+    if (param.type === "json") return JSON.stringify(value, null, 2);
+    return isObject(value) || Array.isArray(value) ? JSON.stringify(value) : String(value);
+  }
+
+  /** The value to store for what was typed: numbers and JSON keep their type, expressions
+      and other text stay text. */
+  function convert(param, text) {
+    if (text.trim() === "") return undefined;
+    if (param.type === "integer" && /^[-+]?\d+$/.test(text.trim())) return parseInt(text, 10);
+    if (param.type === "number" && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text.trim())) {
+      return Number(text);
+    }
+    if (param.type === "json" && !text.trim().startsWith("@")) {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return INVALID;
+      }
+    }
+    return text;
+  }
+
+  function setInput(step, name, value) {
+    if (value === undefined) {
+      if (step.inputs) delete step.inputs[name];
+    } else {
+      if (!step.inputs) step.inputs = {};
+      step.inputs[name] = value;
+    }
+    sync();
+  }
+
+  /** Remember text that is not JSON (``badText``; null when the text is fine), so a redraw
+      shows what was typed rather than the last value that parsed. */
+  function markBadJson(step, name, badText, control, error) {
+    const texts = state.badJson.get(step) || new Map();
+    if (badText === null) texts.delete(name);
+    else texts.set(name, badText);
+    state.badJson.set(step, texts);
+    error.hidden = badText === null;
+    if (badText === null) control.removeAttribute("aria-invalid");
+    else control.setAttribute("aria-invalid", "true");
+  }
+
+  // -- Step settings --------------------------------------------------------------------------
+
+  function renderRunAfter(step, index) {
+    const current = step.runAfter || ["Succeeded"];
+    const help =
+      index === 0
+        ? "The first step of a chain always runs; this applies once a step comes before it."
+        : "Run this step when the previous step:";
+    return el(
+      "fieldset",
+      { class: "step-panel" },
+      el("legend", {}, "Configure run after"),
+      el("p", { class: "field-help" }, help),
+      state.catalog.runAfter.map((option) => {
+        const box = el("input", {
+          type: "checkbox",
+          checked: current.includes(option.status),
+          dataset: { key: `${stepId(step)}-run-after-${option.status}` },
+          onchange: () => setRunAfter(step, option.status, box),
+        });
+        return el("label", { class: "check" }, box, ` ${option.label}`);
+      }),
+    );
+  }
+
+  function setRunAfter(step, status, box) {
+    const statuses = new Set(step.runAfter || ["Succeeded"]);
+    if (box.checked) statuses.add(status);
+    else statuses.delete(status);
+    if (!statuses.size) {
+      // A step runs after at least one outcome; the last box stays ticked.
+      box.checked = true;
+      return;
+    }
+    const ordered = state.catalog.runAfter
+      .map((option) => option.status)
+      .filter((s) => statuses.has(s));
+    if (ordered.length === 1 && ordered[0] === "Succeeded") delete step.runAfter;
+    else step.runAfter = ordered;
+    render();
+  }
+
+  function renderSettings(step) {
+    const policy = isObject(step.retryPolicy) ? step.retryPolicy : null;
+    const key = stepId(step);
+    const type = selectBox(
+      [
+        ["", "Default (the action's own)"],
+        ...state.catalog.retryTypes.map((option) => [option.type, option.label]),
+      ],
+      policy ? policy.type || "" : "",
+      { id: nextId(), dataset: { key: `${key}-retry-type` } },
+    );
+    const panel = el(
+      "fieldset",
+      { class: "step-panel" },
+      el("legend", {}, "Retry policy"),
+      el(
+        "div",
+        { class: "field designer-field" },
+        el("label", { for: type.id, class: "field-label" }, "Type"),
+        type,
+      ),
+    );
+    type.addEventListener("change", () => {
+      if (!type.value) delete step.retryPolicy;
+      else if (type.value === "none") step.retryPolicy = { type: "none" };
+      else
+        step.retryPolicy = {
+          type: type.value,
+          count: (policy && policy.count) || 3,
+          interval: (policy && policy.interval) || 5,
+        };
+      render();
+    });
+    if (policy && policy.type !== "none") {
+      panel.append(
+        retryNumber(step, "count", "Retries", `${key}-retry-count`, 0, 90),
+        retryNumber(step, "interval", "Interval (seconds)", `${key}-retry-interval`, 1, 86400),
+      );
+    }
+    return panel;
+  }
+
+  function retryNumber(step, name, label, key, min, max) {
+    const id = nextId();
+    const input = el("input", {
+      type: "number",
+      id,
+      min: String(min),
+      max: String(max),
+      value: String(step.retryPolicy[name] ?? ""),
+      dataset: { key },
+    });
+    input.addEventListener("input", () => {
+      const number = Number(input.value);
+      if (input.value !== "" && Number.isInteger(number) && number >= min && number <= max) {
+        step.retryPolicy[name] = number;
+        sync();
+      }
+    });
+    return el(
+      "div",
+      { class: "field designer-field" },
+      el("label", { for: id, class: "field-label" }, label),
+      input,
+    );
+  }
+
+  // -- Changing the chain ---------------------------------------------------------------------
+
+  function openPicker(chain, index) {
+    state.picker = { chain, index, query: "" };
+    state.focusPicker = true;
+    render();
+  }
+
+  function closePicker() {
+    state.picker = null;
+    render();
+  }
+
+  function renderPicker() {
+    const list = el("div", { class: "picker-list" });
+    const search = el("input", {
+      type: "search",
+      class: "picker-search",
+      placeholder: "Search connectors and actions",
+      "aria-label": "Search connectors and actions",
+      value: state.picker.query,
+      oninput: () => {
+        state.picker.query = search.value;
+        fillPicker(list, search.value);
+      },
+      onkeydown: (event) => {
+        if (event.key === "Escape") {
+          event.preventDefault();
+          closePicker();
+        }
+      },
+    });
+    fillPicker(list, state.picker.query);
+    return el(
+      "div",
+      { class: "action-picker", role: "group", "aria-label": "Choose an operation" },
+      el(
+        "div",
+        { class: "picker-head" },
+        el("strong", {}, "Choose an operation"),
+        search,
+        button("Cancel", closePicker),
+      ),
+      list,
+    );
+  }
+
+  function fillPicker(list, query) {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    const groups = new Map();
+    for (const action of state.catalog.actions) {
+      const text =
+        `${action.connector} ${action.title} ${action.type} ${action.description}`.toLowerCase();
+      if (!words.every((word) => text.includes(word))) continue;
+      if (!groups.has(action.connectorKey)) groups.set(action.connectorKey, []);
+      groups.get(action.connectorKey).push(action);
+    }
+    if (!groups.size) {
+      list.replaceChildren(el("p", { class: "muted" }, "No action matches your search."));
+      return;
+    }
+    list.replaceChildren(
+      ...[...groups].map(([connectorKey, actions]) =>
+        el(
+          "section",
+          { class: "picker-group" },
+          el("h3", {}, badge(connectorKey, actions[0].connector), actions[0].connector),
+          el(
+            "ul",
+            {},
+            actions.map((action) => el("li", {}, pickerButton(action))),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function pickerButton(action) {
+    const described = nextId();
+    return el(
+      "button",
+      {
+        type: "button",
+        class: "picker-action",
+        "aria-label": action.title,
+        "aria-describedby": described,
+        onclick: () => addStep(action),
+      },
+      el("span", { class: "picker-action-title" }, action.title),
+      el("span", { class: "picker-action-description", id: described }, action.description),
+    );
+  }
+
+  function addStep(action) {
+    const step = {
+      name: uniqueName(toName(action.title) || "Step"),
+      type: action.type,
+      inputs: {},
+    };
+    for (const param of action.inputs) {
+      if (param.default !== null && param.default !== undefined)
+        step.inputs[param.name] = param.default;
+    }
+    for (const chain of action.chains) step[chain.key] = [];
+    state.picker.chain.splice(state.picker.index, 0, step);
+    state.picker = null;
+    state.focusStep = step;
+    render();
+  }
+
+  function moveStep(chain, index, delta) {
+    const [step] = chain.splice(index, 1);
+    chain.splice(index + delta, 0, step);
+    render();
+  }
+
+  function deleteStep(chain, index) {
+    const step = chain[index];
+    const inner = withDescendants(step).length - 1;
+    if (inner && !window.confirm(`Delete ${stepTitle(step)} and the ${inner} step(s) inside it?`))
+      return;
+    chain.splice(index, 1);
+    render();
+  }
+
+  function togglePanel(step, panel) {
+    if (state.panels.get(step) === panel) state.panels.delete(step);
+    else state.panels.set(step, panel);
+    render();
+  }
+
+  function toggleCollapsed(step) {
+    if (state.collapsed.has(step)) state.collapsed.delete(step);
+    else state.collapsed.add(step);
+    render();
+  }
+
+  function renameStep(step, input, error) {
+    const title = input.value.trim().replace(/\s+/g, " ");
+    const name = toName(title);
+    let problem = "";
+    if (!title) problem = "Give the step a name.";
+    else if (!NAME_PATTERN.test(name))
+      problem = "A step name starts with a letter and holds letters, digits, spaces and _.";
+    else if (name !== step.name && allNames().has(name))
+      problem = `Another step is already called ${title}.`;
+    error.textContent = problem;
+    error.hidden = !problem;
+    if (problem) {
+      // Kept until corrected, so a redraw does not quietly drop what was typed.
+      state.badTitles.set(step, { text: input.value, problem });
+      input.setAttribute("aria-invalid", "true");
+      return;
+    }
+    state.badTitles.delete(step);
+    input.removeAttribute("aria-invalid");
+    const oldName = step.name;
+    step.name = name;
+    if (title === name || title === name.replace(/_/g, " ")) delete step.title;
+    else step.title = title;
+    if (oldName !== name) renameReferences(oldName, name);
+    // The change event comes before the focus moves on: draw once it has landed.
+    window.setTimeout(render, 0);
+  }
+
+  // -- Dynamic content ------------------------------------------------------------------------
+
+  function onFocusIn(event) {
+    const target = event.target;
+    if (state.fieldScopes.has(target)) openDynamic(target);
+    else if (!(state.dynamic && state.dynamic.panel.contains(target))) closeDynamic();
+  }
+
+  function onPointerDown(event) {
+    if (!state.dynamic) return;
+    const { panel, control } = state.dynamic;
+    if (!panel.contains(event.target) && event.target !== control) closeDynamic();
+  }
+
+  function openDynamic(control) {
+    if (state.dynamic && state.dynamic.control === control) return;
+    closeDynamic();
+    const panel = renderDynamicPanel(control);
+    control.closest(".field").append(panel);
+    state.dynamic = { panel, control };
+  }
+
+  function closeDynamic() {
+    if (!state.dynamic) return;
+    state.dynamic.panel.remove();
+    state.dynamic = null;
+  }
+
+  /** What the focused input may refer to, nearest first: the loops it is in, the steps that
+      run before it, variables, then the trigger. [{title, items: [{label, expression}]}] */
+  function dynamicGroups(scope) {
+    const visible = scope.visible();
+    const groups = [...scope.loops]
+      .reverse()
+      .map((loop) => ({ title: stepTitle(loop), items: loopItems(loop, visible) }));
+    for (const step of [...visible].reverse()) {
+      const items = stepOutputs(step);
+      if (items.length) groups.push({ title: stepTitle(step), items });
+    }
+    const variables = visible
+      .filter(
+        (step) =>
+          step.type === "variables.initialize" &&
+          step.inputs &&
+          typeof step.inputs.name === "string",
+      )
+      .map((step) => ({ label: step.inputs.name, expression: `variables('${step.inputs.name}')` }));
+    if (variables.length) groups.push({ title: "Variables", items: variables });
+    groups.push(triggerGroup());
+    return groups;
+  }
+
+  function triggerGroup() {
+    const trigger = state.definition.trigger;
+    const table = state.tables.get(trigger.table);
+    const kind = state.catalog.triggerTypes.find((type) => type.type === trigger.type);
+    const fields = (table ? table.fields : []).concat(
+      state.catalog.triggerFields[trigger.type] || [],
+    );
+    const inputs = trigger.inputs.filter((item) => item.name);
+    return {
+      title: kind ? kind.title : "Trigger",
+      items: fields
+        .map((field) => ({ label: field.label, expression: `triggerBody()?['${field.name}']` }))
+        .concat(
+          inputs.map((item) => ({
+            label: item.label || item.name,
+            expression: `triggerBody()?['inputs']?['${item.name}']`,
+          })),
+        ),
+    };
+  }
+
+  /** The fields of the record a step returns: its table's, when it names one. */
+  function recordFields(step) {
+    const tableId = step.inputs ? step.inputs.table : undefined;
+    const table = typeof tableId === "number" ? state.tables.get(tableId) : null;
+    return table ? table.fields : [];
+  }
+
+  function stepOutputs(step) {
+    const action = state.actions.get(step.type);
+    if (!action || action.chains.length) return [];
+    const name = step.name;
+    const items = [];
+    const declared = new Set(action.outputs.map((output) => output.path));
+    if (!declared.has("body")) items.push({ label: "Body", expression: `body('${name}')` });
+    for (const output of action.outputs) {
+      const expression =
+        output.path === "body" ? `body('${name}')` : `outputs('${name}')?['${output.path}']`;
+      items.push({ label: output.label, expression });
+    }
+    if (declared.has("body")) {
+      for (const field of recordFields(step)) {
+        if (!declared.has(`body/${field.name}`)) {
+          items.push({
+            label: field.label,
+            expression: `outputs('${name}')?['body/${field.name}']`,
+          });
+        }
+      }
+    }
+    return items;
+  }
+
+  /** ``items('Loop')``, and the fields of the records it loops over when they are known. */
+  function loopItems(loop, visible) {
+    const name = loop.name;
+    const items = [{ label: "Current item", expression: `items('${name}')` }];
+    const source =
+      loop.inputs && typeof loop.inputs.items === "string"
+        ? /\b(?:body|outputs)\('([A-Za-z0-9_]+)'\)/.exec(loop.inputs.items)
+        : null;
+    const step = source ? visible.find((candidate) => candidate.name === source[1]) : null;
+    for (const field of step ? recordFields(step) : []) {
+      items.push({ label: field.label, expression: `items('${name}')?['${field.name}']` });
+    }
+    return items;
+  }
+
+  function renderDynamicPanel(control) {
+    const { scope } = state.fieldScopes.get(control);
+    const groups = dynamicGroups(scope);
+    const list = el("div", { class: "dynamic-list" });
+    const search = el("input", {
+      type: "search",
+      class: "dynamic-search",
+      placeholder: "Search dynamic content",
+      "aria-label": "Search dynamic content",
+      oninput: () => fillDynamic(list, groups, search.value, control),
+    });
+    fillDynamic(list, groups, "", control);
+    const dynamicPane = el("div", { class: "dynamic-pane" }, search, list);
+    const expressionPane = renderExpressionPane(control);
+    const tabs = [
+      ["Dynamic content", dynamicPane],
+      ["Expression", expressionPane],
+    ].map(([label, pane], index) =>
+      el(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          class: "dynamic-tab",
+          "aria-selected": String(index === 0),
+          onclick: (event) => selectTab(event.currentTarget, pane),
+        },
+        label,
+      ),
+    );
+    expressionPane.hidden = true;
+    return el(
+      "div",
+      { class: "dynamic-panel", role: "dialog", "aria-label": "Add dynamic content" },
+      el(
+        "div",
+        { class: "dynamic-tabs", role: "tablist" },
+        tabs,
+        button("Close", closeDynamic, { class: "designer-button dynamic-close" }),
+      ),
+      dynamicPane,
+      expressionPane,
+    );
+  }
+
+  function selectTab(tab, pane) {
+    const panel = tab.closest(".dynamic-panel");
+    for (const other of panel.querySelectorAll("[role=tab]"))
+      other.setAttribute("aria-selected", String(other === tab));
+    for (const other of panel.querySelectorAll(".dynamic-pane, .expression-pane"))
+      other.hidden = other !== pane;
+    const input = pane.querySelector("input");
+    if (input) input.focus();
+  }
+
+  function renderExpressionPane(control) {
+    const input = el("input", {
+      type: "text",
+      class: "expression-input",
+      placeholder: "concat('Order ', triggerBody()?['number'])",
+      "aria-label": "Expression",
+      spellcheck: "false",
+      autocomplete: "off",
+    });
+    const add = () => {
+      const text = input.value.trim().replace(/^@\{?/, "").replace(/\}$/, "");
+      if (text) insertToken(control, text);
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        add();
+      }
+    });
+    return el(
+      "div",
+      { class: "expression-pane" },
+      el(
+        "div",
+        { class: "expression-row" },
+        input,
+        button("Add", add, { class: "designer-button button-primary" }),
+      ),
+      el(
+        "p",
+        { class: "field-help" },
+        "Functions such as concat, add, equals, if, formatDateTime and utcNow; text in single quotes.",
+      ),
+    );
+  }
+
+  function fillDynamic(list, groups, query, control) {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    const sections = groups
+      .map((group) => ({
+        title: group.title,
+        items: group.items.filter((item) =>
+          words.every((word) => `${group.title} ${item.label}`.toLowerCase().includes(word)),
+        ),
+      }))
+      .filter((group) => group.items.length)
+      .map((group) =>
+        el(
+          "section",
+          { class: "dynamic-group" },
+          el("h4", {}, group.title),
+          el(
+            "ul",
+            {},
+            group.items.map((item) =>
+              el(
+                "li",
+                {},
+                el(
+                  "button",
+                  {
+                    type: "button",
+                    class: "dynamic-item",
+                    title: item.expression,
+                    onclick: () => insertToken(control, item.expression),
+                  },
+                  item.label,
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    list.replaceChildren(
+      ...(sections.length ? sections : [el("p", { class: "muted" }, "Nothing matches.")]),
+    );
+  }
+
+  /** Put ``expression`` where the cursor was: inside an expression bare, in a typed input that
+      is otherwise empty as '@expr' (it keeps its type), in text as '@{expr}'. */
+  function insertToken(control, expression) {
+    const { param } = state.fieldScopes.get(control);
+    const start = control.selectionStart ?? control.value.length;
+    const end = control.selectionEnd ?? start;
+    const rest = control.value.slice(0, start) + control.value.slice(end);
+    let token = `@{${expression}}`;
+    if (control.value.startsWith("@") && !control.value.startsWith("@{") && start > 0)
+      token = expression;
+    else if (!rest.trim() && (param.typed || TYPED_PARAM_TYPES.has(param.type)))
+      token = `@${expression}`;
+    control.focus();
+    control.setRangeText(token, start, end, "end");
+    control.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // -- Code view and saving -------------------------------------------------------------------
+
+  function toggleCode() {
+    if (state.codeBox.classList.contains("is-open")) {
+      const read = readDefinition(state.textarea.value);
+      if (read.error) {
+        state.codeError.textContent = `${read.error} Fix it here to go back to the designer.`;
+        state.codeError.hidden = false;
+        return;
+      }
+      state.definition = read.definition;
+      state.picker = null;
+      showCode(false);
+      render();
+    } else {
+      sync();
+      showCode(true);
+    }
+  }
+
+  function showCode(open, message) {
+    state.codeBox.classList.toggle("is-open", open);
+    state.root.hidden = open;
+    state.codeToggle.textContent = open ? "Designer" : "Code view";
+    state.codeToggle.setAttribute("aria-pressed", String(open));
+    state.codeError.textContent = message || "";
+    state.codeError.hidden = !message;
+    if (open) state.textarea.focus();
+  }
+
+  /** Problems the server would refuse, found before the round trip. The server still checks. */
+  function validate() {
+    const errors = [];
+    const flowName = state.form.querySelector("[name=name]");
+    if (!flowName.value.trim()) errors.push("Give the flow a name.");
+    const trigger = state.definition.trigger;
+    if (!state.tables.has(trigger.table))
+      errors.push("Trigger: choose the table the flow runs on.");
+    const inputNames = new Set();
+    trigger.inputs.forEach((item, index) => {
+      if (!NAME_PATTERN.test(item.name || "")) {
+        errors.push(
+          `Trigger input ${index + 1}: the name must start with a letter and hold only letters, digits and _.`,
+        );
+      } else if (inputNames.has(item.name)) {
+        errors.push(`Trigger input ${item.name} is defined twice.`);
+      }
+      inputNames.add(item.name);
+    });
+    const names = new Set();
+    for (const step of allSteps()) {
+      const where = stepTitle(step) || "A step";
+      if (!NAME_PATTERN.test(step.name || ""))
+        errors.push(`${where}: the step name must start with a letter.`);
+      else if (names.has(step.name)) errors.push(`${where}: another step has the same name.`);
+      names.add(step.name);
+      const action = state.actions.get(step.type);
+      for (const param of action ? action.inputs : []) {
+        const value = step.inputs ? step.inputs[param.name] : undefined;
+        if (
+          param.required &&
+          (value === undefined || value === "" || (Array.isArray(value) && !value.length))
+        ) {
+          errors.push(`${where}: ${param.label} is required.`);
+        }
+      }
+      const bad = state.badJson.get(step);
+      if (bad && bad.size) errors.push(`${where}: an input holds text that is not valid JSON.`);
+      const refused = state.badTitles.get(step);
+      if (refused)
+        errors.push(`${where}: the new name ${refused.text} is refused: ${refused.problem}`);
+    }
+    return errors;
+  }
+
+  function onSubmit(event) {
+    if (state.codeBox.classList.contains("is-open")) return;
+    const errors = validate();
+    state.errorsBox.replaceChildren(
+      el("p", {}, "The flow cannot be saved yet:"),
+      el(
+        "ul",
+        {},
+        errors.map((error) => el("li", {}, error)),
+      ),
+    );
+    state.errorsBox.hidden = !errors.length;
+    if (errors.length) {
+      event.preventDefault();
+      state.errorsBox.scrollIntoView({ block: "nearest" });
+      return;
+    }
+    sync();
+  }
+
+  function onKeyDown(event) {
+    if (event.key === "Escape" && state.dynamic) {
+      const { control } = state.dynamic;
+      closeDynamic();
+      control.focus();
+    }
+    // Enter in a one-line input would submit the form: in the designer it only ends the edit.
+    if (
+      event.key === "Enter" &&
+      event.target.matches("input") &&
+      state.root.contains(event.target)
+    ) {
+      event.preventDefault();
+      if (event.target.classList.contains("step-title")) event.target.blur();
+    }
+  }
+
+  // -- Start ----------------------------------------------------------------------------------
+
+  function loadCatalog(catalog) {
+    state.catalog = catalog;
+    for (const action of catalog.actions) state.actions.set(action.type, action);
+    for (const connector of catalog.connectors) state.connectors.set(connector.key, connector);
+    for (const table of catalog.tables) state.tables.set(table.id, table);
+  }
+
+  function init(form) {
+    state.form = form;
+    state.textarea = form.querySelector("textarea[name=definition]");
+    state.codeBox = form.querySelector("[data-designer-code]");
+    state.root = form.querySelector("[data-designer-canvas]");
+    state.errorsBox = form.querySelector("[data-designer-errors]");
+    loadCatalog(JSON.parse(document.getElementById("designer-catalog").textContent));
+    state.codeError = el("p", { class: "field-error", hidden: true, role: "alert" });
+    state.codeBox.prepend(state.codeError);
+    state.codeToggle = el(
+      "button",
+      { type: "button", class: "button", onclick: toggleCode },
+      "Code view",
+    );
+    form.querySelector("[data-designer-buttons]").append(state.codeToggle);
+    form.addEventListener("submit", onSubmit);
+    document.addEventListener("focusin", onFocusIn);
+    document.addEventListener("pointerdown", onPointerDown);
+    document.addEventListener("keydown", onKeyDown);
+    form.classList.add("has-designer");
+    const read = readDefinition(state.textarea.value);
+    if (read.error) {
+      showCode(true, `${read.error} Fix it here to go back to the designer.`);
+      return;
+    }
+    state.definition = read.definition;
+    state.root.hidden = false;
+    render();
+  }
+
+  return { init };
+})();
+
+const flowDesignerForm = document.querySelector("[data-flow-designer]");
+if (flowDesignerForm) FlowDesigner.init(flowDesignerForm);

@@ -1,0 +1,15 @@
+"""Celery tasks of Power Automate: thin, they take ids and call the engine."""
+
+from celery import shared_task
+
+from automate.engine.runner import automate_tick, flow_run_execute
+
+
+@shared_task(acks_late=True)
+def flow_run_execute_task(run_id: int) -> None:
+    flow_run_execute(run_id=run_id)
+
+
+@shared_task(ignore_result=True)
+def automate_tick_task() -> dict:
+    return automate_tick()

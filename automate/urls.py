@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+app_name = "automate"
+
+urlpatterns = [
+    path("", include("automate.flow_urls")),
+    path("", include("automate.run_urls")),
+    path("", include("automate.library_urls")),
+]

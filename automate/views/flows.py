@@ -1,0 +1,231 @@
+"""My flows and the flow designer."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from automate.access import flows_for, get_flow_for_user, is_company_admin
+from automate.definition import SCHEMA_VERSION, TRIGGER_TYPES
+from automate.designer import designer_catalog
+from automate.forms import FlowForm, FlowImportForm, FlowToggleForm
+from automate.models import Flow, FlowRun, RunStatus
+from automate.services import (
+    flow_create,
+    flow_delete,
+    flow_export,
+    flow_import,
+    flow_set_enabled,
+    flow_update,
+)
+from bcsite.registry import registry
+from bcsite.views import company_required
+
+FILE_NAME_UNSAFE = re.compile(r"[^\w\- .()]+")
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    flow: Flow
+    trigger: str
+    last_run_status: str
+    last_run_label: str
+
+
+def trigger_label(trigger_type: str, table_id: int | None) -> str:
+    """What starts the flow, and on which table: "For a selected record · Customer"."""
+    kind = TRIGGER_TYPES.get(trigger_type, trigger_type or "No trigger")
+    table = registry.tables.get(table_id) if table_id is not None else None
+    return f"{kind} · {table.name}" if table else kind
+
+
+def _flow_rows(flows: QuerySet[Flow]) -> list[FlowRow]:
+    last_run = FlowRun.objects.filter(flow=OuterRef("pk")).order_by("-created_at", "-pk")
+    flows = flows.select_related("owner").annotate(
+        last_run_status=Subquery(last_run.values("status")[:1]),
+        last_run_at=Subquery(last_run.values("created_at")[:1]),
+        version_number=F("current_version__number"),
+    )
+    statuses = dict(RunStatus.choices)
+    return [
+        FlowRow(
+            flow=flow,
+            trigger=trigger_label(flow.trigger_type, flow.table_id),
+            last_run_status=flow.last_run_status or "",
+            last_run_label=statuses.get(flow.last_run_status, ""),
+        )
+        for flow in flows
+    ]
+
+
+def _list_context(request: HttpRequest, import_form: FlowImportForm | None = None) -> dict:
+    return {
+        "rows": _flow_rows(flows_for(request)),
+        "show_owner": is_company_admin(request),
+        "import_form": import_form or FlowImportForm(),
+    }
+
+
+@require_safe
+@company_required
+def flow_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "automate/flows/list.html", _list_context(request))
+
+
+@require_POST
+@company_required
+def flow_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    flow = get_flow_for_user(request, pk)
+    form = FlowToggleForm(request.POST)
+    enabled = form.cleaned_data["enabled"] if form.is_valid() else False
+    flow_set_enabled(flow=flow, user=request.user, enabled=enabled)
+    if request.htmx:
+        context = {"row": _flow_rows(flows_for(request).filter(pk=flow.pk))[0]}
+        context["show_owner"] = is_company_admin(request)
+        return render(request, "automate/flows/list.html#flow-row", context)
+    messages.success(request, f"{flow.name} is turned {'on' if enabled else 'off'}.")
+    return redirect("automate:flow-list")
+
+
+@require_http_methods(["GET", "POST"])
+@company_required
+def flow_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    flow = get_flow_for_user(request, pk)
+    if request.method == "POST":
+        name = flow.name
+        flow_delete(flow=flow, user=request.user)
+        messages.success(request, f"The flow {name} is deleted.")
+        return redirect("automate:flow-list")
+    context = {"flow": flow, "run_count": flow.runs.count()}
+    return render(request, "automate/flows/delete.html", context)
+
+
+@require_safe
+@company_required
+def flow_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    flow = get_flow_for_user(request, pk)
+    response = HttpResponse(
+        json.dumps(flow_export(flow=flow), indent=2, ensure_ascii=False),
+        content_type="application/json; charset=utf-8",
+    )
+    file_name = FILE_NAME_UNSAFE.sub("_", flow.name).strip(" .") or "flow"
+    response["Content-Disposition"] = content_disposition_header(True, f"{file_name}.json")
+    return response
+
+
+@require_POST
+@company_required
+def flow_import_view(request: HttpRequest) -> HttpResponse:
+    form = FlowImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            flow = flow_import(
+                company=request.company, owner=request.user, data=form.cleaned_data["file"]
+            )
+        except ValidationError as error:
+            form.add_error("file", error.messages)
+        else:
+            messages.success(request, f"The flow {flow.name} is imported.")
+            return redirect("automate:flow-edit", pk=flow.pk)
+    return render(request, "automate/flows/list.html", _list_context(request, form), status=400)
+
+
+def blank_definition(table_id: int | None) -> dict:
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "trigger": {"type": "selected_record", "table": table_id, "inputs": []},
+        "steps": [],
+    }
+
+
+def _table_param(request: HttpRequest) -> int | None:
+    try:
+        table_id = int(request.GET.get("table", ""))
+    except ValueError:
+        return None
+    return table_id if table_id in registry.tables else None
+
+
+def _designer(request: HttpRequest, form: FlowForm, flow: Flow | None) -> HttpResponse:
+    context = {
+        "form": form,
+        "flow": flow,
+        "catalog": designer_catalog(),
+        "version": flow.current_version if flow else None,
+    }
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "automate/flows/designer.html", context, status=status)
+
+
+def _save(request: HttpRequest, form: FlowForm, flow: Flow | None) -> Flow | None:
+    """Save the form through the services; None when they refuse (errors go on the form)."""
+    data = form.cleaned_data
+    try:
+        if flow is None:
+            return flow_create(
+                company=request.company,
+                owner=request.user,
+                name=data["name"],
+                description=data["description"],
+                definition=data["definition"],
+            )
+        return flow_update(
+            flow=flow,
+            user=request.user,
+            name=data["name"],
+            description=data["description"],
+            definition=data["definition"],
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error("definition", error.messages)
+        return None
+
+
+def _designer_post(request: HttpRequest, flow: Flow | None) -> HttpResponse:
+    form = FlowForm(request.POST)
+    saved = _save(request, form, flow) if form.is_valid() else None
+    if saved is None:
+        return _designer(request, form, flow)
+    saved.refresh_from_db(fields=["current_version"])
+    messages.success(request, f"Saved as version {saved.current_version.number}.")
+    return redirect("automate:flow-edit", pk=saved.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required
+def flow_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _designer_post(request, None)
+    definition = blank_definition(_table_param(request))
+    form = FlowForm(initial={"definition": json.dumps(definition, indent=2)})
+    return _designer(request, form, None)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required
+def flow_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    flow = get_flow_for_user(request, pk)
+    if request.method == "POST":
+        return _designer_post(request, flow)
+    definition = flow.current_version.definition if flow.current_version else blank_definition(None)
+    form = FlowForm(
+        initial={
+            "name": flow.name,
+            "description": flow.description,
+            "definition": json.dumps(definition, indent=2),
+        }
+    )
+    return _designer(request, form, flow)

@@ -1,0 +1,263 @@
+"""The flow designer: opening, saving new versions, refusing invalid definitions, the catalog."""
+
+import json
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from automate.designer import designer_catalog
+from automate.models import Flow, FlowVersion
+from automate.services import flow_create
+
+DEFINITION = {
+    "schemaVersion": 1,
+    "trigger": {
+        "type": "selected_record",
+        "table": 18,
+        "inputs": [{"name": "reason", "label": "Reason", "type": "text", "required": True}],
+    },
+    "steps": [
+        {"name": "Compose", "type": "data.compose", "inputs": {"value": "x"}},
+        {
+            "name": "Is_blocked",
+            "type": "control.condition",
+            "inputs": {"expression": "@equals(triggerBody()?['blocked'], 'All')"},
+            "actions": [
+                {
+                    "name": "Say_blocked",
+                    "type": "data.compose",
+                    "inputs": {"value": "Blocked: @{outputs('Compose')}"},
+                }
+            ],
+            "else": [],
+        },
+    ],
+}
+
+
+def post_flow(client, url, *, name="Notify sales", definition=DEFINITION, description=""):
+    text = definition if isinstance(definition, str) else json.dumps(definition)
+    return client.post(url, {"name": name, "description": description, "definition": text})
+
+
+def page_definition(response) -> str:
+    """The definition the page's textarea holds, as the browser would read it."""
+    return response.context["form"]["definition"].value()
+
+
+# -- Opening --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_new_flow_opens_blank_on_the_chosen_table(sales_client):
+    response = sales_client.get(reverse("automate:flow-new") + "?table=18")
+
+    assert response.status_code == 200
+    definition = json.loads(page_definition(response))
+    assert definition["trigger"] == {"type": "selected_record", "table": 18, "inputs": []}
+    assert definition["steps"] == []
+    content = response.content.decode()
+    assert 'id="designer-catalog"' in content
+    assert 'name="definition"' in content
+    assert "automate/designer.js" in content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("table", ["abc", "99999", ""])
+def test_new_flow_ignores_a_table_that_does_not_exist(sales_client, table):
+    response = sales_client.get(reverse("automate:flow-new") + f"?table={table}")
+    assert response.status_code == 200
+    assert json.loads(page_definition(response))["trigger"]["table"] is None
+
+
+@pytest.mark.django_db
+def test_edit_shows_the_current_version(sales_client, company, sales):
+    flow = flow_create(company=company, owner=sales, name="Notify sales", definition=DEFINITION)
+
+    response = sales_client.get(reverse("automate:flow-edit", args=[flow.pk]))
+
+    assert response.status_code == 200
+    assert json.loads(page_definition(response)) == DEFINITION
+    assert "Version 1" in response.content.decode()
+
+
+# -- Saving ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_saving_a_new_flow_creates_version_one(sales_client, company, sales):
+    response = post_flow(sales_client, reverse("automate:flow-new"), description="Tell sales")
+
+    flow = Flow.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("automate:flow-edit", args=[flow.pk])
+    assert (flow.owner, flow.company, flow.name, flow.description) == (
+        sales,
+        company,
+        "Notify sales",
+        "Tell sales",
+    )
+    assert (flow.trigger_type, flow.table_id, flow.kind) == ("selected_record", 18, "instant")
+    assert flow.current_version.number == 1
+    assert flow.current_version.definition == DEFINITION
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Saved as version 1."]
+
+
+@pytest.mark.django_db
+def test_editing_adds_version_two_and_keeps_version_one(sales_client, company, sales):
+    flow = flow_create(company=company, owner=sales, name="Notify sales", definition=DEFINITION)
+    changed = json.loads(json.dumps(DEFINITION))
+    changed["steps"][0]["inputs"]["value"] = "y"
+
+    response = post_flow(
+        sales_client,
+        reverse("automate:flow-edit", args=[flow.pk]),
+        name="Renamed",
+        definition=changed,
+    )
+
+    assert response.status_code == 302
+    flow.refresh_from_db()
+    assert flow.name == "Renamed"
+    assert flow.current_version.number == 2
+    assert flow.current_version.definition == changed
+    assert FlowVersion.objects.get(flow=flow, number=1).definition == DEFINITION
+    follow = sales_client.get(response["Location"])
+    content = follow.content.decode()
+    assert "Saved as version 2." in content
+    assert "Version 2" in content
+
+
+@pytest.mark.django_db
+def test_an_invalid_definition_is_refused_with_every_problem_and_kept(sales_client):
+    broken = {
+        "schemaVersion": 1,
+        "trigger": {"type": "selected_record", "table": 18, "inputs": []},
+        "steps": [
+            {"name": "Compose", "type": "data.compose", "inputs": {}},
+            {"name": "Compose", "type": "data.compose", "inputs": {"value": "@{body('Later')}"}},
+            {"name": "Later", "type": "nowhere.nothing", "inputs": {}},
+        ],
+    }
+    text = json.dumps(broken, indent=1)
+
+    response = post_flow(sales_client, reverse("automate:flow-new"), definition=text)
+
+    assert response.status_code == 400
+    assert not Flow.objects.exists()
+    content = response.content.decode()
+    assert "Compose: value is required." in content
+    assert "another step is already called &#x27;Compose&#x27;" in content
+    assert "Later: unknown action &#x27;nowhere.nothing&#x27;." in content
+    assert "refers to &#x27;Later&#x27;, which does not run before it" in content
+    assert page_definition(response) == text
+    assert response.context["form"]["name"].value() == "Notify sales"
+
+
+@pytest.mark.django_db
+def test_json_that_does_not_parse_is_refused_with_its_position(sales_client):
+    text = '{\n  "steps": [\n}'
+    response = post_flow(sales_client, reverse("automate:flow-new"), definition=text)
+    assert response.status_code == 400
+    assert "not valid JSON (line 3, column 1" in response.content.decode()
+    assert page_definition(response) == text
+
+
+@pytest.mark.django_db
+def test_a_flow_needs_a_name(sales_client):
+    response = post_flow(sales_client, reverse("automate:flow-new"), name="  ")
+    assert response.status_code == 400
+    assert "Give the flow a name." in response.content.decode()
+    assert not Flow.objects.exists()
+
+
+@pytest.mark.django_db
+def test_admin_may_edit_a_colleagues_flow(client, company, colleague, admin_user):
+    flow = flow_create(company=company, owner=colleague, name="Theirs", definition=DEFINITION)
+    client.force_login(admin_user)
+    response = post_flow(client, reverse("automate:flow-edit", args=[flow.pk]), name="Theirs")
+    assert response.status_code == 302
+    flow.refresh_from_db()
+    assert flow.owner == colleague
+    assert flow.current_version.created_by == colleague
+
+
+# -- Refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_other_peoples_flows_are_not_found(
+    sales_client, company, colleague, other_company, outsider
+):
+    for flow in (
+        flow_create(company=company, owner=colleague, name="Theirs", definition=DEFINITION),
+        flow_create(company=other_company, owner=outsider, name="Foreign", definition=DEFINITION),
+    ):
+        url = reverse("automate:flow-edit", args=[flow.pk])
+        assert sales_client.get(url).status_code == 404
+        assert post_flow(sales_client, url, name="Mine now").status_code == 404
+        flow.refresh_from_db()
+        assert flow.current_version.number == 1 and flow.name != "Mine now"
+
+
+@pytest.mark.django_db
+def test_the_designer_refuses_other_methods_and_anonymous(client, sales_client, company, sales):
+    flow = flow_create(company=company, owner=sales, name="Mine", definition=DEFINITION)
+    for url in (reverse("automate:flow-new"), reverse("automate:flow-edit", args=[flow.pk])):
+        assert sales_client.put(url).status_code == 405
+        assert sales_client.delete(url).status_code == 405
+    client.logout()
+    for url in (reverse("automate:flow-new"), reverse("automate:flow-edit", args=[flow.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert post_flow(client, reverse("automate:flow-new")).status_code == 302
+    assert Flow.objects.count() == 1
+
+
+# -- The catalog ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_catalog_describes_control_steps_connector_actions_and_tables():
+    catalog = designer_catalog()
+    actions = {action["type"]: action for action in catalog["actions"]}
+
+    condition = actions["control.condition"]
+    assert [chain["label"] for chain in condition["chains"]] == ["If yes", "If no"]
+    assert condition["inputs"][0]["name"] == "expression"
+    assert actions["control.foreach"]["loop"] is True
+    assert [c["key"] for c in actions["control.switch"]["chains"]] == ["cases", "default"]
+    assert actions["control.delay"]["inputs"][1]["choices"][0] == ["second", "second"]
+    assert actions["data.compose"]["connector"] == "Data Operation"
+
+    get_record = actions["business_central.get_record"]
+    assert get_record["connectorKey"] == "business_central"
+    assert get_record["retry"] is True
+    assert {"path": "body/number", "label": "No.", "type": "text"} in get_record["outputs"]
+
+    customer = next(table for table in catalog["tables"] if table["id"] == 18)
+    assert customer["name"] == "Customer"
+    assert {"name": "displayName", "label": "Name", "type": "text"} in customer["fields"]
+    assert [t["type"] for t in catalog["triggerInputTypes"]] == [
+        "text",
+        "number",
+        "boolean",
+        "date",
+    ]
+    assert {s["status"] for s in catalog["runAfter"]} == {
+        "Succeeded",
+        "Failed",
+        "Skipped",
+        "TimedOut",
+    }
+    json.dumps(catalog)  # embedded in the page as it is
+
+
+@pytest.mark.django_db
+def test_the_page_embeds_the_catalog_escaped(sales_client):
+    response = sales_client.get(reverse("automate:flow-new"))
+    content = response.content.decode()
+    start = content.index('<script id="designer-catalog" type="application/json">')
+    embedded = content[start:].split(">", 1)[1].split("</script>", 1)[0]
+    assert json.loads(embedded) == json.loads(json.dumps(designer_catalog()))

@@ -1,0 +1,190 @@
+"""The flow designer in Chromium: building a flow with cards, dynamic content and saving it."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from automate.models import Flow
+from automate.services import flow_create
+from tests.e2e.conftest import TIMEOUT_MS, log_in
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def add_step(page, end_button, search: str, action: str):
+    end_button.click()
+    picker = page.locator(".action-picker")
+    picker.get_by_role("searchbox", name="Search connectors and actions").fill(search)
+    picker.get_by_role("button", name=action, exact=True).click()
+    expect(picker).to_have_count(0)
+
+
+def card(page, name: str):
+    return page.locator(f'section.step-card[data-step="{name}"]')
+
+
+def test_a_flow_is_built_with_cards_and_dynamic_content(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    expect(page.get_by_label("Table")).to_have_value("18")
+    page.get_by_label("Flow name").fill("Greet the customer")
+
+    # A Compose step whose input holds the record's name, from the dynamic content flyout.
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    compose_input = card(page, "Compose").get_by_label("Inputs")
+    compose_input.click()
+    flyout = page.get_by_role("dialog", name="Add dynamic content")
+    flyout.get_by_role("searchbox", name="Search dynamic content").fill("name")
+    flyout.get_by_role("button", name="Name", exact=True).click()
+    expect(compose_input).to_have_value("@{triggerBody()?['displayName']}")
+    compose_input.press("End")
+    compose_input.type(" says hello")
+
+    # A Condition after it, with a step in "If yes" that reads Compose's output.
+    add_step(page, page.get_by_role("button", name="+ New step").last, "condition", "Condition")
+    condition = card(page, "Condition")
+    condition.get_by_label("Condition").fill("@equals(triggerBody()?['blocked'], '')")
+    if_yes = condition.locator('.branch[data-branch="actions"]')
+    add_step(page, if_yes.get_by_role("button", name="+ New step"), "compose", "Compose")
+    inner = card(page, "Compose_2")
+    inner_input = inner.get_by_label("Inputs")
+    inner_input.click()
+    page.get_by_role("dialog", name="Add dynamic content").get_by_role(
+        "button", name="Body", exact=True
+    ).click()
+    expect(inner_input).to_have_value("@{body('Compose')}")
+
+    # Renaming the inner step turns its title into its name.
+    title = inner.get_by_label("Step name")
+    title.fill("Say hello")
+    title.press("Enter")
+    expect(card(page, "Say_hello")).to_have_count(1)
+
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(r"/automate/flows/\d+/$"))
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+
+    flow = Flow.objects.get(name="Greet the customer")
+    definition = flow.current_version.definition
+    assert definition["trigger"] == {"type": "selected_record", "table": 18, "inputs": []}
+    compose, condition_step = definition["steps"]
+    assert compose == {
+        "name": "Compose",
+        "type": "data.compose",
+        "inputs": {"value": "@{triggerBody()?['displayName']} says hello"},
+    }
+    assert condition_step["type"] == "control.condition"
+    assert condition_step["inputs"] == {"expression": "@equals(triggerBody()?['blocked'], '')"}
+    assert condition_step["else"] == []
+    assert condition_step["actions"] == [
+        {"name": "Say_hello", "type": "data.compose", "inputs": {"value": "@{body('Compose')}"}}
+    ]
+
+
+def test_the_browser_refuses_duplicate_names_before_saving(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    page.get_by_label("Flow name").fill("Two composes")
+    for _ in range(2):
+        add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    second = card(page, "Compose_2")
+    second.get_by_label("Step name").fill("Compose")
+    second.get_by_label("Step name").press("Enter")
+    expect(second.get_by_text("Another step is already called Compose.")).to_be_visible()
+
+    add_step(page, page.get_by_role("button", name="+ New step").last, "find", "Find records (V3)")
+    records = card(page, "Find_records_V3")
+    records.get_by_label("Filter").fill('{"city": ')
+    expect(records.get_by_text("Not valid JSON.")).to_be_visible()
+    records.get_by_role("button", name="Collapse").click()
+    records.get_by_role("button", name="Expand").click()
+    expect(records.get_by_label("Filter")).to_have_value('{"city": ')
+    expect(second.get_by_label("Step name")).to_have_value("Compose")
+
+    page.get_by_role("button", name="Save").click()
+    errors = page.locator("[data-designer-errors]")
+    expect(errors).to_contain_text("Compose: Inputs is required.")
+    expect(errors).to_contain_text(
+        "Compose 2: the new name Compose is refused: Another step is already called Compose."
+    )
+    expect(errors).to_contain_text("Find records V3: an input holds text that is not valid JSON.")
+    assert not Flow.objects.exists()
+
+
+def test_moving_and_deleting_steps_follows_the_definition(page, company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="Three steps",
+        definition={
+            "schemaVersion": 1,
+            "trigger": {"type": "selected_record", "table": 18, "inputs": []},
+            "steps": [
+                {"name": name, "type": "data.compose", "inputs": {"value": name}}
+                for name in ("First", "Second", "Third")
+            ],
+        },
+    )
+    log_in(page, "sales")
+    page.goto(f"/automate/flows/{flow.pk}/")
+    card(page, "Third").get_by_role("button", name="Move up").click()
+    card(page, "First").get_by_role("button", name="Delete").click()
+    expect(card(page, "First")).to_have_count(0)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+
+    flow.refresh_from_db()
+    assert [s["name"] for s in flow.current_version.definition["steps"]] == ["Third", "Second"]
+
+
+@pytest.fixture
+def page_without_script(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_definition_is_edited_as_json(page_without_script, company, sales):
+    page = page_without_script
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    page.get_by_label("Flow name").fill("Plain JSON")
+    editor = page.get_by_label("Definition (JSON)")
+    definition = json.loads(editor.input_value())
+    definition["steps"] = [{"name": "Compose", "type": "data.compose", "inputs": {}}]
+    editor.fill(json.dumps(definition))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Compose: value is required.")).to_be_visible()
+
+    definition["steps"][0]["inputs"]["value"] = "hello"
+    page.get_by_label("Definition (JSON)").fill(json.dumps(definition))
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+    assert Flow.objects.get().current_version.definition == definition
+
+
+def test_my_flows_turns_a_flow_off_in_place(page, company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="Notify sales",
+        definition={
+            "schemaVersion": 1,
+            "trigger": {"type": "selected_record", "table": 18, "inputs": []},
+            "steps": [],
+        },
+    )
+    log_in(page, "sales")
+    page.goto("/automate/flows/")
+    row = page.locator(f"#flow-{flow.pk}")
+    expect(row).to_contain_text("For a selected record · Customer")
+    row.get_by_role("button", name="On").click()
+    expect(page.locator(f"#flow-{flow.pk}").get_by_role("button", name="Off")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/automate/flows/$"))
+    flow.refresh_from_db()
+    assert flow.enabled is False

@@ -7,6 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from automate.engine.runner import flow_run_execute
 from automate.gallery import GALLERY, TEAMS_WEBHOOK_PLACEHOLDER
@@ -74,7 +75,7 @@ def test_block_the_selected_customer(company, sales):
     assert customer.blocked == Customer.Blocked.ALL
 
 
-def test_email_the_selected_order_with_its_lines_in_excel(company, sales):
+def test_email_the_selected_order_with_its_lines_in_excel(company, sales, sales_client):
     customer = CustomerFactory(company=company, email="buyer@adatum.example")
     order = make_order(company, sales, customer)
     flow = create_from("email-sales-order-with-lines", company, sales)
@@ -96,6 +97,11 @@ def test_email_the_selected_order_with_its_lines_in_excel(company, sales):
         "Line Amount",
     )
     assert [(r[1], r[3], r[5]) for r in rows[1:]] == [("1896-S", 2, 1298), ("1900-S", 4, 502)]
+    # The run page shows what every step got and gave, loop iterations included.
+    html = sales_client.get(reverse("automate:run-detail", args=[run.pk])).content.decode()
+    for shown in ("Has email", "Each_line[1]/Add_row", "Create workbook", "buyer@adatum.example"):
+        assert shown in html
+    assert "Sales Order " + order.no + ".xlsx" in html
 
 
 def test_emailing_an_order_whose_customer_has_no_email_fails_clearly(company, sales):

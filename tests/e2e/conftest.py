@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.workers import (  # noqa: F401 (fixtures)
+    celery_worker_process,
+    use_file_database,
+    worker_url,
+)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -22,6 +28,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 TIMEOUT_MS = 15_000
+
+
+def pytest_configure(config):
+    # Some browser tests watch a real worker run what the page started.
+    use_file_database()
 
 
 # Module scope: while Playwright runs, its event loop is registered in this thread, and

@@ -30,6 +30,18 @@ class FlowForm(forms.Form):
         error_messages={"required": "Give the flow a name."},
     )
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # Power Automate's concurrency control: at most this many runs of the flow at once.
+    concurrency_limit = forms.IntegerField(
+        required=False,  # left out: the flow keeps its limit (25 for a new one)
+        min_value=1,
+        max_value=100,
+        initial=25,
+        error_messages={
+            "min_value": "At least 1 run at once.",
+            "max_value": "At most 100 runs at once.",
+            "invalid": "Runs at once must be a whole number.",
+        },
+    )
     definition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
         error_messages={"required": "The flow has no definition."},

@@ -25,6 +25,12 @@ def _check_name(name) -> str:
     return name
 
 
+def _check_concurrency(limit) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise ValidationError({"concurrency_limit": ["Runs at once must be 1 to 100."]})
+    return limit
+
+
 def _apply_trigger(flow: Flow, definition: dict) -> None:
     trigger = definition["trigger"]
     flow.trigger_type = trigger["type"]
@@ -55,7 +61,7 @@ def flow_create(
         enabled=enabled,
     )
     if concurrency_limit is not None:
-        flow.concurrency_limit = concurrency_limit
+        flow.concurrency_limit = _check_concurrency(concurrency_limit)
     _apply_trigger(flow, definition)
     flow.save()
     _add_version(flow, definition, user=owner)
@@ -70,9 +76,12 @@ def flow_update(
     name: str | None = None,
     description: str | None = None,
     definition: dict | None = None,
+    concurrency_limit: int | None = None,
 ) -> Flow:
     """Change a flow. A new definition becomes a new version; runs keep the one they ran."""
     flow = Flow.objects.select_for_update().get(pk=flow.pk)
+    if concurrency_limit is not None:
+        flow.concurrency_limit = _check_concurrency(concurrency_limit)
     if name is not None:
         flow.name = _check_name(name)
     if description is not None:
@@ -119,6 +128,7 @@ def flow_export(*, flow: Flow) -> dict:
         "formatVersion": EXPORT_FORMAT_VERSION,
         "name": flow.name,
         "description": flow.description,
+        "concurrencyLimit": flow.concurrency_limit,
         "definition": flow.current_version.definition if flow.current_version else None,
     }
 
@@ -149,10 +159,14 @@ def flow_import(*, company, owner, data: bytes | str, name: str | None = None) -
     description = package.get("description") or ""
     if not isinstance(description, str):
         raise ValidationError("The description must be text.")
+    concurrency = package.get("concurrencyLimit", 25)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise ValidationError("concurrencyLimit must be a whole number from 1 to 100.")
     return flow_create(
         company=company,
         owner=owner,
         name=name or package.get("name"),
         definition=definition,
         description=description,
+        concurrency_limit=concurrency,
     )

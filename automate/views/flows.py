@@ -177,6 +177,7 @@ def _save(request: HttpRequest, form: FlowForm, flow: Flow | None) -> Flow | Non
                 name=data["name"],
                 description=data["description"],
                 definition=data["definition"],
+                concurrency_limit=data["concurrency_limit"],
             )
         return flow_update(
             flow=flow,
@@ -184,6 +185,7 @@ def _save(request: HttpRequest, form: FlowForm, flow: Flow | None) -> Flow | Non
             name=data["name"],
             description=data["description"],
             definition=data["definition"],
+            concurrency_limit=data["concurrency_limit"],
         )
     except ValidationError as error:
         if hasattr(error, "error_dict"):
@@ -210,7 +212,9 @@ def flow_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _designer_post(request, None)
     definition = blank_definition(_table_param(request))
-    form = FlowForm(initial={"definition": json.dumps(definition, indent=2)})
+    form = FlowForm(
+        initial={"definition": json.dumps(definition, indent=2), "concurrency_limit": 25}
+    )
     return _designer(request, form, None)
 
 
@@ -225,6 +229,7 @@ def flow_edit(request: HttpRequest, pk: int) -> HttpResponse:
         initial={
             "name": flow.name,
             "description": flow.description,
+            "concurrency_limit": flow.concurrency_limit,
             "definition": json.dumps(definition, indent=2),
         }
     )

@@ -261,3 +261,22 @@ def test_the_page_embeds_the_catalog_escaped(sales_client):
     start = content.index('<script id="designer-catalog" type="application/json">')
     embedded = content[start:].split(">", 1)[1].split("</script>", 1)[0]
     assert json.loads(embedded) == json.loads(json.dumps(designer_catalog()))
+
+
+def test_the_designer_sets_how_many_runs_may_run_at_once(sales_client, sales, company):
+    definition = {
+        "schemaVersion": 1,
+        "trigger": {"type": "selected_record", "table": 18, "inputs": []},
+        "steps": [],
+    }
+    url = reverse("automate:flow-new")
+    data = {"name": "Limited", "definition": json.dumps(definition), "concurrency_limit": "3"}
+    assert sales_client.post(url, data).status_code == 302
+    flow = Flow.objects.get(name="Limited")
+    assert flow.concurrency_limit == 3
+    data["concurrency_limit"] = "0"
+    response = sales_client.post(reverse("automate:flow-edit", args=[flow.pk]), data)
+    assert response.status_code == 400
+    assert "At least 1 run at once." in response.content.decode()
+    flow.refresh_from_db()
+    assert flow.concurrency_limit == 3

@@ -15,12 +15,14 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, transaction
+from django.db import DatabaseError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from automate import expressions
@@ -301,13 +303,14 @@ class Execution:
             attempt=row.attempts,
         )
         try:
-            if action.transactional:
-                # The action's rows and the step's "Succeeded" commit together or not at all.
-                with transaction.atomic():
-                    outputs = self._call(action, call)
-                    self._succeed(row, outputs)
-                return row.status
-            outputs = self._call(action, call)
+            with lease_heartbeat(self.run.pk, self.token):
+                if action.transactional:
+                    # The action's rows and the step's "Succeeded" commit together or not at all.
+                    with transaction.atomic():
+                        outputs = self._call(action, call)
+                        self._succeed(row, outputs)
+                    return row.status
+                outputs = self._call(action, call)
         except ActionError as error:
             return self._action_failed(step, action, row, error)
         self._succeed(row, outputs)
@@ -371,6 +374,38 @@ class Execution:
         ).update(lease_until=now + lease)
         if not held:
             raise Stop()
+
+
+@contextmanager
+def lease_heartbeat(run_id: int, token) -> Iterator[None]:
+    """Keep renewing the run's lease while a long step runs.
+
+    Without it, a step longer than the lease would let the sweeper hand the run to a second
+    worker while the first is still busy with it. The beat dies with its worker, so a dead
+    worker's lease still runs out.
+    """
+    lease = settings.AUTOMATE_RUN_LEASE_SECONDS
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(lease / 3):
+                try:
+                    FlowRun.objects.filter(
+                        pk=run_id, status=RunStatus.RUNNING, lease_token=token
+                    ).update(lease_until=timezone.now() + datetime.timedelta(seconds=lease))
+                except DatabaseError:
+                    log.warning("Could not renew the lease of run %s", run_id, exc_info=True)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=beat, name=f"lease-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 # -- control and data steps --------------------------------------------------------------

@@ -509,3 +509,13 @@ def test_append_builds_an_array(company, sales):
     )
     run = execute(run)
     assert outputs(run, "Joined") == {"body": "a,b"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_step_keeps_renewing_the_lease(company, sales, settings):
+    settings.AUTOMATE_RUN_LEASE_SECONDS = 0.3
+    run = execute(start(company, sales, step("Long", "testing.slow", {"seconds": 1})))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    [(_name, _key, effect)] = EFFECTS
+    before, after = effect["leases"]
+    assert after > before

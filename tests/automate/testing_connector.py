@@ -1,5 +1,7 @@
 """A connector for engine tests: actions whose effects and failures the tests control."""
 
+import time
+
 from automate.connectors.base import (
     ActionCall,
     ActionError,
@@ -50,7 +52,27 @@ class Fail(ConnectorAction):
         return {"body": "recovered"}
 
 
+class Slow(ConnectorAction):
+    """Takes its time, and notes the run's lease before and after."""
+
+    key = "slow"
+    title = "Take a while"
+    inputs = (Param("seconds", "Seconds", type="number"),)
+    repeatable = True
+
+    def run(self, call: ActionCall) -> dict:
+        from automate.models import FlowRun
+
+        def lease():
+            return FlowRun.objects.values_list("lease_until", flat=True).get(pk=call.run.pk)
+
+        before = lease()
+        time.sleep(float(call.inputs["seconds"]))
+        EFFECTS.append((call.step_name, call.idempotency_key, {"leases": (before, lease())}))
+        return {"body": None}
+
+
 class Testing(Connector):
     key = "testing"
     name = "Testing"
-    actions = (Effect, Read, Fail)
+    actions = (Effect, Read, Fail, Slow)

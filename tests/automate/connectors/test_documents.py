@@ -10,18 +10,7 @@ from records.models import Membership
 from tests.automate.conftest import make_flow_run
 from tests.factories import MembershipFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def document(company, name, *, user=None, run=None):

@@ -14,24 +14,12 @@ from automate.connectors.base import ActionError
 from automate.connectors.excel import XLSX_CONTENT_TYPE
 from automate.models import Document
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 ROWS = [
     {"No.": "S-1001", "Customer": "Adatum", "Amount": 1250.5, "Lines": 3, "Date": "2024-05-01"},
     {"No.": "S-1002", "Customer": "Trey", "Amount": 80, "Lines": 1, "Date": "2024-05-02"},
 ]
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
 
 
 def run(action_call, key, step_name="Step", **inputs):

@@ -11,17 +11,7 @@ from werkzeug import Response
 from automate.connectors import find_action
 from automate.connectors.base import ActionError
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    settings.AUTOMATE_HTTP_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 
 
 @pytest.fixture

@@ -11,17 +11,6 @@ from automate import netguard
 from automate.connectors.base import ActionError
 
 
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    # "localhost" may resolve to ::1 as well; the tests allow-list 127.0.0.0/8 only.
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture
-def loopback_allowed(settings):
-    settings.AUTOMATE_HTTP_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-
-
 def fake_dns(monkeypatch, answers: dict[str, list[str]]):
     """Resolve the given names to the given addresses; other names as usual."""
     real = socket.getaddrinfo

@@ -8,17 +8,7 @@ from automate.connectors import find_action
 from automate.connectors.base import ActionError
 from automate.connectors.teams import CARD_CONTENT_TYPE, adaptive_card
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address():
-    return ("127.0.0.1", 0)
-
-
-@pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    settings.AUTOMATE_HTTP_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("loopback_allowed")]
 
 
 @pytest.fixture

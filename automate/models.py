@@ -128,6 +128,8 @@ class FlowRun(models.Model):
     lease_token = models.UUIDField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=0)
+    # Deliveries whose worker died or crashed before they parked or ended the run.
+    lost_deliveries = models.PositiveIntegerField(default=0)
     # A waiting run (delay, retry back-off, approval) is woken by the tick at this time.
     wake_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField()

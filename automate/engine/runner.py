@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from automate.engine.execution import Execution, Stop, Suspend, Terminate
@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 # Runs of a flow at its concurrency limit are looked at again this often.
 CONCURRENCY_RETRY_SECONDS = 5
 PRUNE_BATCH = 500
+# A run whose deliveries keep dying (a crash in the worker, a machine lost each time) ends
+# as Failed instead of being handed on for ever. Waiting and waking do not count.
+MAX_LOST_DELIVERIES = 5
 
 
 def _lease(now: datetime.datetime) -> datetime.datetime:
@@ -50,11 +53,17 @@ def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
                 wake_at=now + datetime.timedelta(seconds=CONCURRENCY_RETRY_SECONDS)
             )
             return None
+        # A run still marked running whose lease has run out lost its last delivery.
+        lost = 1 if run.status == RunStatus.RUNNING else 0
         claimed = (
-            FlowRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+            FlowRun.objects.filter(pk=run_id, status=run.status)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
             .update(
-                status=RunStatus.RUNNING, lease_token=token, lease_until=_lease(now), wake_at=None
+                status=RunStatus.RUNNING,
+                lease_token=token,
+                lease_until=_lease(now),
+                wake_at=None,
+                lost_deliveries=F("lost_deliveries") + lost,
             )
         )
     if not claimed:
@@ -68,8 +77,18 @@ def flow_run_execute(*, run_id: int) -> None:
     token = flow_run_claim(run_id=run_id)
     if token is None:
         return
-    FlowRun.objects.filter(pk=run_id).update(deliveries=_deliveries(run_id) + 1)
+    FlowRun.objects.filter(pk=run_id).update(deliveries=F("deliveries") + 1)
     run = FlowRun.objects.select_related("flow__owner", "version", "company").get(pk=run_id)
+    if run.lost_deliveries >= MAX_LOST_DELIVERIES:
+        # Delivery after delivery died or crashed on this run: stop handing it on.
+        _end(
+            run,
+            token,
+            RunStatus.FAILED,
+            f"The worker running this run stopped {run.lost_deliveries} times before it could "
+            "finish; it is not tried again. Resubmit it once the cause is fixed.",
+        )
+        return
     execution = Execution(run, token)
     try:
         status = execution.execute()
@@ -83,10 +102,6 @@ def flow_run_execute(*, run_id: int) -> None:
         return
     error = "" if status == RunStatus.SUCCEEDED else _failure_message(execution)
     _end(run, token, status, error)
-
-
-def _deliveries(run_id: int) -> int:
-    return FlowRun.objects.filter(pk=run_id).values_list("deliveries", flat=True).first() or 0
 
 
 def _failure_message(execution: Execution) -> str:
@@ -117,7 +132,8 @@ def _end(run: FlowRun, token, status: str, error: str) -> None:
             lease_until=None,
             wake_at=None,
         )
-        if ended and status in (RunStatus.CANCELLED, RunStatus.TIMED_OUT):
+        if ended:
+            # Containers a Terminate left, or the step that ran out of time.
             _close_open_steps(run, now, status)
     if ended:
         _dispatch_next_queued(run.flow_id)
@@ -188,7 +204,11 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
         "pk", flat=True
     )[:1000]:
         if FlowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_until__lt=now).update(
-            status=RunStatus.QUEUED, lease_token=None, lease_until=None, wake_at=now + redispatch
+            status=RunStatus.QUEUED,
+            lease_token=None,
+            lease_until=None,
+            wake_at=now + redispatch,
+            lost_deliveries=F("lost_deliveries") + 1,
         ):
             expired.append(run_id)
     counts["recovered"] = len(expired)

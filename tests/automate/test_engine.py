@@ -519,3 +519,56 @@ def test_a_long_step_keeps_renewing_the_lease(company, sales, settings):
     [(_name, _key, effect)] = EFFECTS
     before, after = effect["leases"]
     assert after > before
+
+
+def test_a_run_whose_workers_keep_dying_ends_as_failed(company, sales):
+    run = start(company, sales, step("Fetch", "testing.read"))
+    for _ in range(5):
+        assert flow_run_claim(run_id=run.pk) is not None  # a worker takes it, then dies
+        FlowRun.objects.filter(pk=run.pk).update(
+            lease_until=timezone.now() - datetime.timedelta(seconds=1)
+        )
+    run = execute(run)  # the sixth delivery
+    assert run.lost_deliveries == 5
+    assert run.status == RunStatus.FAILED
+    assert "stopped 5 times" in run.error
+    assert EFFECTS == []
+
+
+def test_waiting_and_waking_are_not_lost_deliveries(company, sales):
+    FAILURES["Flaky"] = 6
+    run = execute(
+        start(
+            company,
+            sales,
+            step("Flaky", "testing.fail", {"retryable": True}, retryPolicy={"count": 8}),
+        )
+    )
+    for _ in range(6):
+        time_passes(run)
+        automate_tick()
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.lost_deliveries == 0 and run.deliveries == 7
+
+
+def test_terminate_inside_a_loop_closes_the_loop(company, sales):
+    run = start(
+        company,
+        sales,
+        step(
+            "Each",
+            "control.foreach",
+            {"items": "@createArray(1, 2, 3)"},
+            actions=[
+                step(
+                    "Stop",
+                    "control.terminate",
+                    {"status": "Cancelled", "message": "Enough"},
+                )
+            ],
+        ),
+    )
+    run = execute(run)
+    assert run.status == RunStatus.CANCELLED
+    assert statuses(run) == {"Each": "Cancelled", "Each[0]/Stop": "Succeeded"}

@@ -29,6 +29,7 @@ from bcsite.registry import registry
 GROUP_KEY = "automate"
 FLOW_ACTION_PREFIX = "run-flow-"
 _CACHE_ATTRIBUTE = "_automate_instant_flows"
+NO_SELECTED_ROWS = "None of the selected lines exist any more, or you may not see them."
 
 
 def instant_flows(request: HttpRequest, table_id: int) -> list[Flow]:
@@ -118,7 +119,7 @@ def _run_many(page: Page, flow: Flow):
     def run(request: HttpRequest, rows: QuerySet, /, **inputs: Any) -> HttpResponse | None:
         # Inputs are the same for every row: refuse them once, on the form.
         clean_trigger_inputs(trigger_inputs(flow), inputs)
-        started = []
+        started, refused = [], False
         for row in rows:
             try:
                 started.append(
@@ -127,9 +128,13 @@ def _run_many(page: Page, flow: Flow):
                     )
                 )
             except ValidationError as error:
+                refused = True
                 for message in error.messages:
                     messages.error(request, message)
         if not started:
+            if not refused:
+                # Ids of rows deleted meanwhile, or of another company's: say so, not nothing.
+                messages.error(request, NO_SELECTED_ROWS)
             return None
         # The progress view names its runs in its URL; many more are the flow's history.
         if len(started) > MAX_PROGRESS_RUNS:

@@ -110,6 +110,13 @@ def validate_definition(definition) -> dict:
 
 
 def definition_errors(definition) -> list[str]:
+    try:
+        return _definition_errors(definition)
+    except RecursionError:
+        return [f"Steps nest at most {MAX_DEPTH} levels deep."]
+
+
+def _definition_errors(definition) -> list[str]:
     if not isinstance(definition, dict):
         return ["A flow definition must be a JSON object."]
     if len(json.dumps(definition)) > MAX_DEFINITION_BYTES:

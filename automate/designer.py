@@ -71,9 +71,12 @@ def _param(
     choices: tuple[tuple[str, str], ...] = (),
     default=None,
     typed: bool = False,
+    condition: bool = False,
 ) -> dict:
     """An input described as ``Param`` describes itself. ``typed``: a lone expression in it
-    is inserted as '@expr', which keeps its type (a list, a boolean), rather than as text."""
+    is inserted as '@expr', which keeps its type (a list, a boolean), rather than as text.
+    ``condition``: a true/false expression the designer also offers to build from a value,
+    an operator and another value, as Power Automate's basic mode does."""
     return {
         "name": name,
         "label": label,
@@ -84,6 +87,7 @@ def _param(
         "default": default,
         "advanced": False,
         "typed": typed,
+        "condition": condition,
     }
 
 
@@ -91,6 +95,9 @@ def _same(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
     return tuple((value, value) for value in values)
 
 
+# Power Automate's "any" inputs: JSON that starts with { or [ is kept as an object or a list
+# (a row to append, an empty array), anything else is text.
+ANY_HELP = "Text, or JSON: {...} for an object, [...] for a list."
 CONTROL_INPUTS = {
     "control.condition": (
         _param(
@@ -99,6 +106,7 @@ CONTROL_INPUTS = {
             required=True,
             help_="True or false, e.g. @equals(body('Get_customer')?['blocked'], true)",
             typed=True,
+            condition=True,
         ),
     ),
     "control.switch": (
@@ -115,7 +123,12 @@ CONTROL_INPUTS = {
     ),
     "control.until": (
         _param(
-            "expression", "Loop until", required=True, help_="Stops when this is true.", typed=True
+            "expression",
+            "Loop until",
+            required=True,
+            help_="Stops when this is true.",
+            typed=True,
+            condition=True,
         ),
         _param("count", "Count", "integer", help_="Most iterations.", default=60),
         _param("timeout", "Timeout (seconds)", "integer", default=3600),
@@ -130,18 +143,31 @@ CONTROL_INPUTS = {
         _param("code", "Code"),
         _param("message", "Message", "multiline"),
     ),
-    "data.compose": (_param("value", "Inputs", "multiline", required=True),),
+    "data.compose": (_param("value", "Inputs", "any", required=True, help_=ANY_HELP),),
     "variables.initialize": (
         _param("name", "Name", required=True),
         _param("type", "Type", "choice", required=True, choices=_same(VARIABLE_TYPES)),
-        _param("value", "Value"),
+        _param("value", "Value", "any", help_=ANY_HELP, typed=True),
     ),
-    "variables.set": (_param("name", "Name", required=True), _param("value", "Value")),
+    "variables.set": (
+        _param("name", "Name", required=True),
+        _param("value", "Value", "any", required=True, help_=ANY_HELP, typed=True),
+    ),
     "variables.increment": (
         _param("name", "Name", required=True),
         _param("value", "Value", "number", default=1),
     ),
-    "variables.append": (_param("name", "Name", required=True), _param("value", "Value")),
+    "variables.append": (
+        _param("name", "Name", required=True),
+        _param(
+            "value",
+            "Value",
+            "any",
+            required=True,
+            help_='The item to add: text, or JSON such as {"Item": "..."} for an object.',
+            typed=True,
+        ),
+    ),
 }
 CONTROL_DESCRIPTIONS = {
     "control.condition": "Run one chain of steps when a condition is true, another when false.",

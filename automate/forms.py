@@ -20,6 +20,8 @@ def parse_json(text: str, *, what: str):
         raise ValidationError(
             f"{what} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
         ) from None
+    except RecursionError:
+        raise ValidationError(f"{what} nests too deeply.") from None
 
 
 class FlowForm(forms.Form):

@@ -20,6 +20,8 @@ def _check_name(name) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:
         raise ValidationError({"name": ["Give the flow a name."]})
+    if not name.isprintable():
+        raise ValidationError({"name": ["The name may not hold control characters."]})
     if len(name) > Flow._meta.get_field("name").max_length:
         raise ValidationError({"name": ["The name is too long (at most 120 characters)."]})
     return name
@@ -148,6 +150,8 @@ def flow_import(*, company, owner, data: bytes | str, name: str | None = None) -
         raise ValidationError(
             f"The file is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
         ) from None
+    except RecursionError:
+        raise ValidationError("The file nests too deeply to be a flow.") from None
     if not isinstance(package, dict) or package.get("format") != EXPORT_FORMAT:
         raise ValidationError("This is not an exported bcsite flow (its format is missing).")
     if package.get("formatVersion") != EXPORT_FORMAT_VERSION:
@@ -157,7 +161,7 @@ def flow_import(*, company, owner, data: bytes | str, name: str | None = None) -
     if isinstance(trigger, dict) and trigger.get("type") not in TRIGGER_TYPES:
         raise ValidationError(f"Unknown trigger type {trigger.get('type')!r}.")
     description = package.get("description") or ""
-    if not isinstance(description, str):
+    if not isinstance(description, str) or "\x00" in description:
         raise ValidationError("The description must be text.")
     concurrency = package.get("concurrencyLimit", 25)
     if isinstance(concurrency, bool) or not isinstance(concurrency, int):

@@ -82,6 +82,14 @@ def record_label(number: Any, name: Any) -> str:
     return " · ".join(dict.fromkeys(parts))
 
 
+def trigger_body(run: FlowRun) -> dict:
+    """The trigger's body when it is an object. A partner's HTTP request may send any JSON
+    (a list, a bare string): such a run still has a page, it just names no record."""
+    data = run.trigger_data if isinstance(run.trigger_data, dict) else {}
+    body = data.get("body")
+    return body if isinstance(body, dict) else {}
+
+
 def with_record(runs: QuerySet[FlowRun]) -> QuerySet[FlowRun]:
     """Runs with what a list shows of the record they ran on, without loading whole
     trigger payloads."""
@@ -128,7 +136,7 @@ def run_progress(request: HttpRequest) -> HttpResponse:
     if ids and not runs:
         error = "These runs do not exist, or you may not see them."
     for run in runs:
-        body = (run.trigger_data or {}).get("body") or {}
+        body = trigger_body(run)
         decorate(run)
         run.record_text = record_label(body.get("number"), body.get("displayName"))
         run.record_link = safe_path(body.get("recordUrl"))
@@ -332,7 +340,7 @@ def step_views(run: FlowRun, steps: list[StepRun]) -> list[StepView]:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = decorate(get_run_for_user(request, pk))
     steps = list(run.steps.order_by("position", "path", "pk")[: MAX_STEPS_SHOWN + 1])
-    body = (run.trigger_data or {}).get("body") or {}
+    body = trigger_body(run)
     context = {
         "run": run,
         "steps": step_views(run, steps[:MAX_STEPS_SHOWN]),

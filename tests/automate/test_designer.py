@@ -254,6 +254,28 @@ def test_the_catalog_describes_control_steps_connector_actions_and_tables():
     json.dumps(catalog)  # embedded in the page as it is
 
 
+def test_variable_values_take_json_and_conditions_have_a_basic_mode():
+    actions = {action["type"]: action for action in designer_catalog()["actions"]}
+
+    def param(kind: str, name: str) -> dict:
+        return next(p for p in actions[kind]["inputs"] if p["name"] == name)
+
+    # "any": JSON that starts with { or [ is kept as an object or a list, like a row to append.
+    for kind in ("variables.initialize", "variables.set", "variables.append", "data.compose"):
+        assert param(kind, "value")["type"] == "any", kind
+    # A lone token keeps its type in a variable (a whole record appended); Compose reads as text.
+    assert param("variables.append", "value")["typed"] is True
+    assert param("data.compose", "value")["typed"] is False
+    # Required where the server requires them, so the designer says so before saving.
+    assert param("variables.append", "value")["required"] is True
+    assert param("variables.set", "value")["required"] is True
+    assert param("variables.initialize", "value")["required"] is False
+
+    assert param("control.condition", "expression")["condition"] is True
+    assert param("control.until", "expression")["condition"] is True
+    assert param("control.switch", "on")["condition"] is False
+
+
 @pytest.mark.django_db
 def test_the_page_embeds_the_catalog_escaped(sales_client):
     response = sales_client.get(reverse("automate:flow-new"))

@@ -572,3 +572,25 @@ def test_terminate_inside_a_loop_closes_the_loop(company, sales):
     run = execute(run)
     assert run.status == RunStatus.CANCELLED
     assert statuses(run) == {"Each": "Cancelled", "Each[0]/Stop": "Succeeded"}
+
+
+def test_trigger_data_that_is_not_an_object_reads_as_no_body(company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="F",
+        definition=definition(step("Body", "data.compose", {"value": "@triggerBody()"})),
+    )
+    run = execute(flow_run_start(flow=flow, trigger_data=["not", "an", "object"], user=sales))
+    assert run.status == RunStatus.SUCCEEDED
+    assert outputs(run, "Body") == {"body": None}
+
+
+def test_a_definition_nested_beyond_reason_is_refused_not_crashed():
+    from automate.definition import definition_errors
+
+    deep = step("Leaf", "data.compose", {"value": 1})
+    for level in range(2000):
+        deep = step(f"Scope_{level}", "control.scope", actions=[deep])
+    errors = definition_errors(definition(deep))
+    assert errors and "nest" in errors[0]

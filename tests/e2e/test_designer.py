@@ -45,7 +45,10 @@ def test_a_flow_is_built_with_cards_and_dynamic_content(page, company, sales):
     # A Condition after it, with a step in "If yes" that reads Compose's output.
     add_step(page, page.get_by_role("button", name="+ New step").last, "condition", "Condition")
     condition = card(page, "Condition")
-    condition.get_by_label("Condition").fill("@equals(triggerBody()?['blocked'], '')")
+    condition.get_by_role("textbox", name="First value").click()
+    page.get_by_role("dialog", name="Add dynamic content").get_by_role(
+        "button", name="Blocked", exact=True
+    ).click()
     if_yes = condition.locator('.branch[data-branch="actions"]')
     add_step(page, if_yes.get_by_role("button", name="+ New step"), "compose", "Compose")
     inner = card(page, "Compose_2")
@@ -137,6 +140,144 @@ def test_moving_and_deleting_steps_follows_the_definition(page, company, sales):
 
     flow.refresh_from_db()
     assert [s["name"] for s in flow.current_version.definition["steps"]] == ["Third", "Second"]
+
+
+def pick(page, label: str):
+    flyout = page.get_by_role("dialog", name="Add dynamic content")
+    flyout.get_by_role("searchbox", name="Search dynamic content").fill(label)
+    flyout.get_by_role("button", name=label, exact=True).click()
+
+
+def page_definition(page) -> dict:
+    return json.loads(page.locator("textarea[name=definition]").input_value())
+
+
+def test_a_condition_is_built_from_a_value_an_operator_and_a_value(page, company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="Not a Ltd",
+        definition={
+            "schemaVersion": 1,
+            "trigger": {"type": "selected_record", "table": 18, "inputs": []},
+            "steps": [
+                {
+                    "name": "Check",
+                    "type": "control.condition",
+                    "inputs": {
+                        "expression": "@not(contains(triggerBody()?['displayName'], 'Ltd'))"
+                    },
+                    "actions": [],
+                    "else": [],
+                }
+            ],
+        },
+    )
+    log_in(page, "sales")
+    page.goto(f"/automate/flows/{flow.pk}/")
+    check = card(page, "Check")
+    first = check.get_by_role("textbox", name="First value")
+    operator = check.get_by_role("combobox", name="Operator")
+    second = check.get_by_role("textbox", name="Second value")
+    expect(first).to_have_value("@{triggerBody()?['displayName']}")
+    expect(operator).to_have_value("not contains")
+    expect(second).to_have_value("Ltd")
+
+    first.fill("")
+    pick(page, "Credit Limit (LCY)")
+    operator.select_option(label="is greater than or equal to")
+    second.fill("1000")
+    expression = "@greaterOrEquals(triggerBody()?['creditLimit'], 1000)"
+    assert page_definition(page)["steps"][0]["inputs"]["expression"] == expression
+
+    # Text around a token becomes concat(); quotes in text are doubled.
+    operator.select_option(label="is equal to")
+    second.fill("Don't ")
+    pick(page, "No.")
+    expression = (
+        "@equals(triggerBody()?['creditLimit'], concat('Don''t ', triggerBody()?['number']))"
+    )
+    assert page_definition(page)["steps"][0]["inputs"]["expression"] == expression
+
+    check.get_by_role("button", name="Edit in advanced mode").click()
+    advanced = check.get_by_role("textbox", name="Condition")
+    expect(advanced).to_have_value(expression)
+    advanced.fill("@or(equals(1, 2), true)")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+
+    # What basic mode cannot show opens as the expression, with no way back to basic mode.
+    check = card(page, "Check")
+    expect(check.get_by_role("textbox", name="Condition")).to_have_value("@or(equals(1, 2), true)")
+    expect(check.get_by_role("textbox", name="First value")).to_have_count(0)
+    expect(check.get_by_role("button", name="Edit in basic mode")).to_have_count(0)
+    flow.refresh_from_db()
+    assert flow.current_version.definition["steps"][0]["inputs"] == {
+        "expression": "@or(equals(1, 2), true)"
+    }
+
+
+def test_json_in_a_variable_value_is_kept_as_an_object(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    page.get_by_label("Flow name").fill("Rows of customers")
+    end = page.get_by_role("button", name="+ New step").last
+    add_step(page, end, "variable", "Initialize variable")
+    variable = card(page, "Initialize_variable")
+    variable.get_by_role("textbox", name="Name", exact=True).fill("rows")
+    variable.get_by_role("combobox", name="Type").select_option("array")
+    variable.get_by_role("textbox", name="Value").fill("[]")
+
+    add_step(
+        page,
+        page.get_by_role("button", name="+ New step").last,
+        "append",
+        "Append to array variable",
+    )
+    append = card(page, "Append_to_array_variable")
+    append.get_by_role("textbox", name="Name", exact=True).fill("rows")
+    value = append.get_by_role("textbox", name="Value")
+    value.click()
+    # Where JSON expects a value the token keeps its type; inside a string it is text.
+    value.type('{"Name": ')
+    pick(page, "Name")
+    value.type(', "City": "in ')
+    pick(page, "City")
+    value.type('"}')
+
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    compose = card(page, "Compose")
+    inputs = compose.get_by_role("textbox", name="Inputs")
+    note = compose.get_by_text("This is not valid JSON, so it is saved as text.")
+    inputs.fill("[1, 2")
+    expect(note).to_be_visible()
+    assert page_definition(page)["steps"][2]["inputs"] == {"value": "[1, 2"}
+    inputs.fill("[1, 2]")
+    expect(note).to_be_hidden()
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+    row = {"Name": "@triggerBody()?['displayName']", "City": "in @{triggerBody()?['city']}"}
+    steps = Flow.objects.get(name="Rows of customers").current_version.definition["steps"]
+    assert [step["inputs"]["value"] for step in steps] == [[], row, [1, 2]]
+    expect(
+        card(page, "Append_to_array_variable").get_by_role("textbox", name="Value")
+    ).to_have_value(json.dumps(row, indent=2))
+
+
+def test_a_click_that_closes_the_dynamic_content_flyout_still_lands(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    card(page, "Compose").get_by_label("Inputs").click()
+    flyout = page.get_by_role("dialog", name="Add dynamic content")
+    expect(flyout).to_be_visible()
+    # The flyout reaches below the last card: at the bottom of the page, closing it shortens
+    # the page under the pointer.
+    page.mouse.wheel(0, 5000)
+    page.get_by_role("button", name="+ New step").last.click()
+    expect(page.get_by_role("searchbox", name="Search connectors and actions")).to_be_focused()
+    expect(flyout).to_have_count(0)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ def trigger_outputs(site: CallSite) -> Any:
 
 @function("triggerBody", 0)
 def trigger_body(site: CallSite) -> Any:
-    return (site.context.trigger or {}).get("body")
+    trigger = site.context.trigger
+    return trigger.get("body") if isinstance(trigger, dict) else None
 
 
 def _step(site: CallSite, name: Any) -> dict:

@@ -11,6 +11,27 @@ const FlowDesigner = (function () {
 
   const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
   const TYPED_PARAM_TYPES = new Set(["integer", "number", "boolean", "json"]);
+  // Inputs that may hold JSON: "json" always does; "any" does when it starts with { or [.
+  const JSON_PARAM_TYPES = new Set(["json", "any"]);
+  // A condition's basic mode, as Power Automate has it: [value] [operator] [value]. "not x" is
+  // written not(x(...)).
+  const OPERATORS = [
+    ["equals", "is equal to"],
+    ["not equals", "is not equal to"],
+    ["greater", "is greater than"],
+    ["greaterOrEquals", "is greater than or equal to"],
+    ["less", "is less than"],
+    ["lessOrEquals", "is less than or equal to"],
+    ["contains", "contains"],
+    ["not contains", "does not contain"],
+    ["startsWith", "starts with"],
+    ["not startsWith", "does not start with"],
+    ["endsWith", "ends with"],
+    ["not endsWith", "does not end with"],
+  ];
+  const OPERATOR_KEYS = new Set(OPERATORS.map(([key]) => key));
+  // What a condition's value box passes on as typed: numbers, true, false and null.
+  const LITERAL = /^(?:-?\d+(?:\.\d+)?|true|false|null)$/;
   const INVALID = Symbol("invalid");
 
   const state = {
@@ -29,6 +50,7 @@ const FlowDesigner = (function () {
     picker: null, // {chain, index, query}: where the action picker is open
     panels: new WeakMap(), // step -> "runAfter" | "settings"
     collapsed: new WeakSet(),
+    advancedConditions: new WeakSet(), // steps whose condition is edited as an expression
     badJson: new WeakMap(), // step -> Map of input name -> typed text that is not JSON
     badTitles: new WeakMap(), // step -> {text, problem}: a rename that was refused
     stepIds: new WeakMap(), // step -> a stable id, so focus survives a re-render and renames
@@ -689,12 +711,23 @@ const FlowDesigner = (function () {
   // -- Inputs ---------------------------------------------------------------------------------
 
   function renderField(step, param, scope) {
+    if (param.condition) return renderConditionField(step, param, scope);
+    return renderInputField(step, param, scope);
+  }
+
+  function renderInputField(step, param, scope, extra) {
     const id = nextId();
     const value = step.inputs ? step.inputs[param.name] : undefined;
-    const error =
-      param.type === "json"
-        ? el("p", { class: "field-error", hidden: true }, "Not valid JSON.")
-        : null;
+    let error = null;
+    if (param.type === "json") {
+      error = el("p", { class: "field-error", hidden: true }, "Not valid JSON.");
+    } else if (param.type === "any") {
+      error = el(
+        "p",
+        { class: "field-error", hidden: !isBrokenJson(value), role: "status" },
+        "This is not valid JSON, so it is saved as text.",
+      );
+    }
     const control = renderControl(step, param, value, id, error);
     if (control.matches("input[type=text], input[type=password], textarea")) {
       state.fieldScopes.set(control, { scope, param });
@@ -716,6 +749,7 @@ const FlowDesigner = (function () {
       control,
       param.help ? el("p", { class: "field-help" }, param.help) : null,
       error,
+      extra,
     );
   }
 
@@ -758,12 +792,12 @@ const FlowDesigner = (function () {
       const options = [["", ""], ...param.choices];
       return selectInput(step, param, options, value === undefined ? "" : value, props, String);
     }
-    const multiline = param.type === "multiline" || param.type === "json";
+    const multiline = ["multiline", "json", "any"].includes(param.type);
     const control = multiline
       ? el("textarea", {
           ...props,
           rows: param.type === "json" ? "4" : "3",
-          spellcheck: param.type === "json" ? "false" : null,
+          spellcheck: JSON_PARAM_TYPES.has(param.type) ? "false" : null,
         })
       : el("input", {
           ...props,
@@ -774,7 +808,8 @@ const FlowDesigner = (function () {
     control.value = displayValue(param, value);
     control.addEventListener("input", () => {
       const converted = convert(param, control.value);
-      if (error)
+      if (param.type === "any") error.hidden = !isBrokenJson(converted);
+      else if (error)
         markBadJson(step, param.name, converted === INVALID ? control.value : null, control, error);
       if (converted !== INVALID) setInput(step, param.name, converted);
     });
@@ -787,6 +822,173 @@ const FlowDesigner = (function () {
       setInput(step, param.name, select.value === "" ? undefined : parse(select.value)),
     );
     return select;
+  }
+
+  // -- Conditions -----------------------------------------------------------------------------
+
+  /** A condition in basic mode while it is one comparison, else as its expression. */
+  function renderConditionField(step, param, scope) {
+    const value = step.inputs ? step.inputs[param.name] : undefined;
+    const row = parseCondition(value);
+    if (row === null || state.advancedConditions.has(step)) {
+      const toBasic =
+        row === null
+          ? null
+          : button("Edit in basic mode", () => {
+              state.advancedConditions.delete(step);
+              render();
+            });
+      return renderInputField(step, param, scope, toBasic);
+    }
+    const key = `${stepId(step)}-${param.name}`;
+    const update = () => setInput(step, param.name, conditionExpression(row));
+    const boxParam = { name: param.name, type: "text", typed: false };
+    const box = (side, label) => {
+      const input = el("input", {
+        type: "text",
+        value: row[side],
+        placeholder: "Choose a value",
+        "aria-label": label,
+        autocomplete: "off",
+        spellcheck: "false",
+        dataset: { key: `${key}-${side}` },
+        oninput: () => {
+          row[side] = input.value;
+          update();
+        },
+      });
+      state.fieldScopes.set(input, { scope, param: boxParam });
+      return input;
+    };
+    const operator = selectBox(OPERATORS, row.operator, {
+      "aria-label": "Operator",
+      dataset: { key: `${key}-operator` },
+    });
+    operator.addEventListener("change", () => {
+      row.operator = operator.value;
+      update();
+    });
+    return el(
+      "fieldset",
+      { class: "field designer-field condition-row", dataset: { param: param.name } },
+      el("legend", { class: "field-label" }, param.label, param.required ? requiredMark() : null),
+      box("left", "First value"),
+      operator,
+      box("right", "Second value"),
+      button("Edit in advanced mode", () => {
+        state.advancedConditions.add(step);
+        render();
+      }),
+    );
+  }
+
+  /** {left, operator, right} of a condition basic mode can show (blank when there is none
+      yet), or null. */
+  function parseCondition(value) {
+    if (value === undefined || value === "") return { left: "", operator: "equals", right: "" };
+    if (typeof value !== "string" || !value.startsWith("@") || value.startsWith("@{")) return null;
+    let call = splitCall(value.slice(1).trim());
+    let negated = false;
+    if (call && call.name === "not" && call.args.length === 1) {
+      call = splitCall(call.args[0]);
+      negated = true;
+    }
+    if (!call || call.args.length !== 2) return null;
+    const operator = negated ? `not ${call.name}` : call.name;
+    if (!OPERATOR_KEYS.has(operator)) return null;
+    const left = argumentText(call.args[0]);
+    const right = argumentText(call.args[1]);
+    return left === null || right === null ? null : { left, operator, right };
+  }
+
+  /** The name and arguments of ``name(arg, ...)``, or null when ``text`` is not one call. */
+  function splitCall(text) {
+    const match = /^([A-Za-z][A-Za-z0-9]*)\s*\(/.exec(text);
+    if (!match) return null;
+    const args = [];
+    let depth = 0;
+    let quoted = false;
+    let from = match[0].length;
+    for (let index = from; index < text.length; index += 1) {
+      const char = text[index];
+      if (quoted) {
+        if (char === "'" && text[index + 1] === "'") index += 1;
+        else if (char === "'") quoted = false;
+      } else if (char === "'") quoted = true;
+      else if (char === "(" || char === "[") depth += 1;
+      else if ((char === ")" || char === "]") && depth > 0) depth -= 1;
+      else if (char === "," && depth === 0) {
+        args.push(text.slice(from, index).trim());
+        from = index + 1;
+      } else if (char === ")") {
+        if (text.slice(index + 1).trim()) return null;
+        args.push(text.slice(from, index).trim());
+        return { name: match[1], args };
+      }
+    }
+    return null;
+  }
+
+  /** What a value box shows for an argument, or null when a box would read it differently. */
+  function argumentText(argument) {
+    if (!argument) return null;
+    if (LITERAL.test(argument)) return argument;
+    const quoted = /^'((?:[^']|'')*)'$/.exec(argument);
+    if (!quoted) return `@{${argument}}`;
+    const text = quoted[1].replace(/''/g, "'");
+    return LITERAL.test(text.trim()) || text.startsWith("@") || text.includes("@{") ? null : text;
+  }
+
+  /** The argument a value box stands for: numbers, true and false as typed, a token as its
+      expression, text quoted, text with tokens joined by concat. */
+  function argumentFromText(text) {
+    const trimmed = text.trim();
+    if (!trimmed) return "''";
+    if (LITERAL.test(trimmed)) return trimmed;
+    if (trimmed.startsWith("@") && !trimmed.startsWith("@{")) return trimmed.slice(1);
+    const parts = templateParts(text);
+    const meaningful = parts.filter((part) => part.expression || part.text.trim());
+    if (meaningful.length === 1 && meaningful[0].expression) return meaningful[0].text;
+    const pieces = parts.map((part) =>
+      part.expression ? part.text : `'${part.text.replace(/'/g, "''")}'`,
+    );
+    return pieces.length === 1 ? pieces[0] : `concat(${pieces.join(", ")})`;
+  }
+
+  /** Text split into literal pieces and the expressions of its '@{...}' tokens. */
+  function templateParts(text) {
+    const parts = [];
+    let position = 0;
+    while (position < text.length) {
+      const start = text.indexOf("@{", position);
+      const end = start < 0 ? -1 : closingBrace(text, start + 2);
+      if (end < 0) {
+        parts.push({ text: text.slice(position), expression: false });
+        break;
+      }
+      if (start > position) parts.push({ text: text.slice(position, start), expression: false });
+      parts.push({ text: text.slice(start + 2, end).trim(), expression: true });
+      position = end + 1;
+    }
+    return parts;
+  }
+
+  /** The '}' that ends a token's expression; braces inside quotes do not count. */
+  function closingBrace(text, from) {
+    let quoted = false;
+    for (let index = from; index < text.length; index += 1) {
+      if (text[index] === "'") quoted = !quoted;
+      else if (text[index] === "}" && !quoted) return index;
+    }
+    return -1;
+  }
+
+  function conditionExpression({ left, operator, right }) {
+    if (!left.trim() && !right.trim()) return undefined;
+    const negated = operator.startsWith("not ");
+    const name = negated ? operator.slice(4) : operator;
+    const call = `${name}(${argumentFromText(left)}, ${argumentFromText(right)})`;
+    return `@${negated ? `not(${call})` : call}`;
   }
 
   function placeholderFor(type) {
@@ -804,8 +1006,11 @@ const FlowDesigner = (function () {
     if (typeof value === "string" && (param.type !== "json" || value.trim().startsWith("@"))) {
       return value;
     }
-    if (param.type === "json") return JSON.stringify(value, null, 2);
-    return isObject(value) || Array.isArray(value) ? JSON.stringify(value) : String(value);
+    const structured = isObject(value) || Array.isArray(value);
+    if (param.type === "json" || (param.type === "any" && structured)) {
+      return JSON.stringify(value, null, 2);
+    }
+    return structured ? JSON.stringify(value) : String(value);
   }
 
   /** The value to store for what was typed: numbers and JSON keep their type, expressions
@@ -823,7 +1028,29 @@ const FlowDesigner = (function () {
         return INVALID;
       }
     }
+    if (param.type === "any" && looksLikeJson(text)) {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text;
+      }
+    }
     return text;
+  }
+
+  function looksLikeJson(text) {
+    return /^\s*[[{]/.test(text);
+  }
+
+  /** An "any" value that was meant as JSON but is kept as text because it does not parse. */
+  function isBrokenJson(value) {
+    if (typeof value !== "string" || !looksLikeJson(value)) return false;
+    try {
+      JSON.parse(value);
+      return false;
+    } catch {
+      return true;
+    }
   }
 
   function setInput(step, name, value) {
@@ -1133,7 +1360,14 @@ const FlowDesigner = (function () {
   function onPointerDown(event) {
     if (!state.dynamic) return;
     const { panel, control } = state.dynamic;
-    if (!panel.contains(event.target) && event.target !== control) closeDynamic();
+    if (panel.contains(event.target) || event.target === control) return;
+    // Hidden now, removed once the click has landed: removing it at once can shorten the page
+    // and scroll what the pointer is on (the next "+ New step") away before the click.
+    state.dynamic = null;
+    panel.style.visibility = "hidden";
+    const remove = () => window.setTimeout(() => panel.remove(), 0);
+    document.addEventListener("pointerup", remove, { once: true });
+    document.addEventListener("pointercancel", remove, { once: true });
   }
 
   function openDynamic(control) {
@@ -1375,8 +1609,19 @@ const FlowDesigner = (function () {
     );
   }
 
+  /** Whether ``text`` (JSON up to the cursor) ends inside a "string". */
+  function insideJsonString(text) {
+    let inside = false;
+    for (let index = 0; index < text.length; index += 1) {
+      if (inside && text[index] === "\\") index += 1;
+      else if (text[index] === '"') inside = !inside;
+    }
+    return inside;
+  }
+
   /** Put ``expression`` where the cursor was: inside an expression bare, in a typed input that
-      is otherwise empty as '@expr' (it keeps its type), in text as '@{expr}'. */
+      is otherwise empty as '@expr' (it keeps its type), where JSON expects a value as
+      "@expr", in text (and inside a JSON string) as '@{expr}'. */
   function insertToken(control, expression) {
     const { param } = state.fieldScopes.get(control);
     const start = control.selectionStart ?? control.value.length;
@@ -1387,6 +1632,12 @@ const FlowDesigner = (function () {
       token = expression;
     else if (!rest.trim() && (param.typed || TYPED_PARAM_TYPES.has(param.type)))
       token = `@${expression}`;
+    else if (
+      JSON_PARAM_TYPES.has(param.type) &&
+      looksLikeJson(rest) &&
+      !insideJsonString(control.value.slice(0, start))
+    )
+      token = `"@${expression}"`;
     control.focus();
     control.setRangeText(token, start, end, "end");
     control.dispatchEvent(new Event("input", { bubbles: true }));

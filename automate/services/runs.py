@@ -191,6 +191,11 @@ def flow_run_cancel(*, run: FlowRun, user) -> FlowRun:
 
 def flow_run_resubmit(*, run: FlowRun, user) -> FlowRun:
     """Run again from the same trigger data, on the flow's current version."""
+    run.refresh_from_db(fields=["status"])
+    if not run.is_finished:
+        raise ValidationError(
+            "The run has not ended yet; wait for it, or cancel it, before you resubmit it."
+        )
     flow = Flow.objects.select_related("current_version").get(pk=run.flow_id)
     if not flow.enabled:
         raise ValidationError(f"The flow {flow.name!r} is off; turn it on to resubmit its runs.")

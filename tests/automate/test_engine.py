@@ -594,3 +594,13 @@ def test_a_definition_nested_beyond_reason_is_refused_not_crashed():
         deep = step(f"Scope_{level}", "control.scope", actions=[deep])
     errors = definition_errors(definition(deep))
     assert errors and "nest" in errors[0]
+
+
+def test_a_run_that_has_not_ended_cannot_be_resubmitted(company, sales):
+    run = execute(
+        start(company, sales, step("Wait", "control.delay", {"count": 1, "unit": "hour"}))
+    )
+    assert run.status == RunStatus.WAITING
+    with pytest.raises(ValidationError, match="has not ended yet"):
+        flow_run_resubmit(run=run, user=sales)
+    assert FlowRun.objects.count() == 1

@@ -126,6 +126,21 @@ def test_a_provider_list_action_gets_only_the_selected_rows_of_the_company(
     assert response["Location"] == next_url
 
 
+def test_a_selection_of_rows_that_are_gone_is_refused_with_a_message(
+    sales_client, automate, calls, other_company
+):
+    foreign = CustomerFactory(company=other_company, no="C40000")
+
+    response = sales_client.post(
+        CUSTOMERS.url("list-action", "automate.run_rows"),
+        {"selected": [foreign.pk, 10**9]},
+        follow=True,
+    )
+
+    assert calls == []
+    assert "None of the selected lines exist any more" in response.content.decode()
+
+
 def test_next_must_stay_on_this_site(sales_client, automate, customer):
     response = sales_client.post(
         CUSTOMERS.url("list-action", "automate.run_rows"),

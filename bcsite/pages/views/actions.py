@@ -70,6 +70,11 @@ def list_action(request: HttpRequest, slug: str, action_key: str) -> HttpRespons
         messages.error(request, "Select one or more lines first.")
         return go(request, back)
     rows = page.queryset(request).filter(pk__in=selected).order_by("pk")
+    if not rows.exists():
+        messages.error(
+            request, "None of the selected lines exist any more, or you may not see them."
+        )
+        return go(request, back)
     if action.visible is not None:
         # An action hidden on a row must not reach that row through a selection either.
         shown = [row.pk for row in rows if action.is_visible(row, request)]

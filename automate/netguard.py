@@ -34,7 +34,7 @@ from urllib3.exceptions import (
 )
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from automate.connectors.base import ActionError
+from automate.connectors.base import TIMEOUT, ActionError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -364,14 +364,18 @@ def _read_capped(response, target: Target, deadline: float, max_bytes: int) -> b
         chunks.append(chunk)
         if time.monotonic() > deadline:
             raise ActionError(
-                f"The response from {target.host} took too long to arrive.", retryable=True
+                f"The response from {target.host} took too long to arrive.",
+                retryable=True,
+                code=TIMEOUT,
             )
     return b"".join(chunks)
 
 
 def _timed_out(target: Target, timeout: float) -> ActionError:
     return ActionError(
-        f"The request to {target.host} timed out after {timeout:g} seconds.", retryable=True
+        f"The request to {target.host} timed out after {timeout:g} seconds.",
+        retryable=True,
+        code=TIMEOUT,
     )
 
 

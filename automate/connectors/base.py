@@ -62,6 +62,11 @@ class Output:
     type: str = "text"
 
 
+# The code of an error from a call that ran out of time: its step ends as TimedOut, which
+# a later step's "run after has timed out" handles, rather than Failed.
+TIMEOUT = "Timeout"
+
+
 class ActionError(Exception):
     """An action could not do its work.
 

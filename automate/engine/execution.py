@@ -26,7 +26,13 @@ from django.utils import timezone
 
 from automate import expressions
 from automate.connectors import find_action
-from automate.connectors.base import ActionCall, ActionError, ConnectorAction, RetryPolicy
+from automate.connectors.base import (
+    TIMEOUT,
+    ActionCall,
+    ActionError,
+    ConnectorAction,
+    RetryPolicy,
+)
 from automate.engine.control import CONTROL_HANDLERS
 from automate.engine.state import Scope, StepsView, Stop, Suspend, Terminate
 from automate.engine.values import (
@@ -265,7 +271,9 @@ class Execution:
         policy = RetryPolicy.from_definition(step.get("retryPolicy"), action.retry_policy)
         delay = policy.delay(row.attempts) if error.retryable else None
         if delay is None:
-            return self.finish(row, StepStatus.FAILED, error=error.as_dict())
+            # Power Automate's TimedOut: what "run after has timed out" handles.
+            status = StepStatus.TIMED_OUT if error.code == TIMEOUT else StepStatus.FAILED
+            return self.finish(row, status, error=error.as_dict())
         row.status = StepStatus.WAITING
         row.error = {**error.as_dict(), "attempt": row.attempts}
         row.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)

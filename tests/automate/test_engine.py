@@ -604,3 +604,16 @@ def test_a_run_that_has_not_ended_cannot_be_resubmitted(company, sales):
     with pytest.raises(ValidationError, match="has not ended yet"):
         flow_run_resubmit(run=run, user=sales)
     assert FlowRun.objects.count() == 1
+
+
+def test_a_call_that_ran_out_of_time_is_timed_out_for_its_handler(company, sales):
+    run = start(
+        company,
+        sales,
+        step("Call", "testing.fail", {"code": "Timeout", "message": "No answer in 30 s"}),
+        step("On_failure", "testing.effect", runAfter=["Failed"]),
+        step("On_timeout", "testing.effect", runAfter=["TimedOut", "Skipped"]),
+    )
+    run = execute(run)
+    assert statuses(run) == {"Call": "TimedOut", "On_failure": "Skipped", "On_timeout": "Succeeded"}
+    assert run.status == RunStatus.SUCCEEDED

@@ -36,7 +36,11 @@ class Read(Effect):
 class Fail(ConnectorAction):
     key = "fail"
     title = "Fail"
-    inputs = (Param("message", "Message"), Param("retryable", "Retryable", type="boolean"))
+    inputs = (
+        Param("message", "Message"),
+        Param("retryable", "Retryable", type="boolean"),
+        Param("code", "Code"),
+    )
     retry_policy = RetryPolicy(kind="exponential", count=2, interval=10)
 
     def run(self, call: ActionCall) -> dict:
@@ -48,6 +52,7 @@ class Fail(ConnectorAction):
             raise ActionError(
                 call.inputs.get("message") or "It failed.",
                 retryable=bool(call.inputs.get("retryable")),
+                code=call.inputs.get("code") or "",
             )
         return {"body": "recovered"}
 

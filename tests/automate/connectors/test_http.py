@@ -173,6 +173,8 @@ def test_a_slow_server_times_out_retryably(httpserver, send):
         send(method="GET", uri=httpserver.url_for("/slow"), timeout=1)
     assert failed.value.retryable is True
     assert "timed out" in failed.value.message
+    # Once its retries are spent, the step ends as TimedOut rather than Failed.
+    assert failed.value.code == "Timeout"
 
 
 @pytest.mark.slow

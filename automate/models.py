@@ -140,9 +140,11 @@ class FlowRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["flow", "-created_at"], name="flowrun_flow_idx"),
+            # Newest first per flow, ties by id: the flow's history and its last run.
+            models.Index(fields=["flow", "-created_at", "-id"], name="flowrun_flow_idx"),
             models.Index(fields=["status", "wake_at"], name="flowrun_wake_idx"),
-            models.Index(fields=["company", "status"], name="flowrun_status_idx"),
+            # Runs by status (the cue, the filters, the runs still going on the chart).
+            models.Index(fields=["company", "status", "created_at"], name="flowrun_status_idx"),
         ]
 
     def __str__(self) -> str:
@@ -161,6 +163,27 @@ class FlowRun(models.Model):
         if self.started_at is None:
             return None
         return (self.finished_at or timezone.now()) - self.started_at
+
+
+class FlowRunDay(models.Model):
+    """How many runs of a flow that started on a day ended with a status: what the chart
+    on Automate home reads, so it costs the same at any number of runs. Kept up to date in
+    the transaction that ends each run."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+")
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    status = models.CharField(max_length=12, choices=RunStatus.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "day", "status"], name="flowrunday_unique")
+        ]
+        indexes = [models.Index(fields=["company", "day"], name="flowrunday_company_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} {self.day} {self.status}: {self.count}"
 
 
 class StepStatus(models.TextChoices):

@@ -12,7 +12,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from automate.engine.execution import Execution, Stop, Suspend, Terminate
-from automate.models import FINISHED_RUN_STATUSES, Flow, FlowRun, RunStatus, StepRun, StepStatus
+from automate.models import (
+    FINISHED_RUN_STATUSES,
+    Flow,
+    FlowRun,
+    FlowRunDay,
+    RunStatus,
+    StepRun,
+    StepStatus,
+)
+from automate.services.run_days import run_day_count
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +144,12 @@ def _end(run: FlowRun, token, status: str, error: str) -> None:
         if ended:
             # Containers a Terminate left, or the step that ran out of time.
             _close_open_steps(run, now, status)
+            run_day_count(
+                flow_id=run.flow_id,
+                company_id=run.company_id,
+                created_at=run.created_at,
+                status=status,
+            )
     if ended:
         _dispatch_next_queued(run.flow_id)
 
@@ -222,10 +237,10 @@ def _time_out_overdue(now) -> int:
     overdue = list(
         FlowRun.objects.filter(deadline__lt=now)
         .exclude(status__in=FINISHED_RUN_STATUSES)
-        .values_list("pk", flat=True)[:1000]
+        .values_list("pk", "flow_id", "company_id", "created_at")[:1000]
     )
     ended = 0
-    for run_id in overdue:
+    for run_id, flow_id, company_id, created_at in overdue:
         with transaction.atomic():
             if (
                 FlowRun.objects.filter(pk=run_id)
@@ -241,6 +256,12 @@ def _time_out_overdue(now) -> int:
             ):
                 ended += 1
                 _close_open_steps(FlowRun(pk=run_id), now, RunStatus.TIMED_OUT)
+                run_day_count(
+                    flow_id=flow_id,
+                    company_id=company_id,
+                    created_at=created_at,
+                    status=RunStatus.TIMED_OUT,
+                )
     return ended
 
 
@@ -253,4 +274,5 @@ def _prune(now) -> int:
     )
     if old:
         FlowRun.objects.filter(pk__in=old).delete()
+    FlowRunDay.objects.filter(day__lt=cutoff.date()).delete()
     return len(old)

@@ -19,6 +19,7 @@ from automate.models import (
     StepRun,
     StepStatus,
 )
+from automate.services.run_days import run_day_count
 from bcsite.pages import card_url_for
 from bcsite.registry import registry
 
@@ -184,6 +185,12 @@ def flow_run_cancel(*, run: FlowRun, user) -> FlowRun:
             raise ValidationError(f"The run has already ended ({run.get_status_display()}).")
         StepRun.objects.filter(run=run, status__in=[StepStatus.RUNNING, StepStatus.WAITING]).update(
             status=StepStatus.CANCELLED, finished_at=now
+        )
+        run_day_count(
+            flow_id=run.flow_id,
+            company_id=run.company_id,
+            created_at=run.created_at,
+            status=RunStatus.CANCELLED,
         )
     run.refresh_from_db()
     return run

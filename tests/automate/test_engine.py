@@ -617,3 +617,39 @@ def test_a_call_that_ran_out_of_time_is_timed_out_for_its_handler(company, sales
     run = execute(run)
     assert statuses(run) == {"Call": "TimedOut", "On_failure": "Skipped", "On_timeout": "Succeeded"}
     assert run.status == RunStatus.SUCCEEDED
+
+
+def test_every_ended_run_is_counted_once_for_the_chart(company, sales):
+    from automate.models import FlowRunDay
+    from automate.services.run_days import run_days_rebuild
+
+    done = execute(start(company, sales, step("Say", "data.compose", {"value": 1})))
+    broken = execute(start(company, sales, step("Break", "testing.fail")))
+    waiting = execute(
+        start(company, sales, step("Wait", "control.delay", {"count": 1, "unit": "day"}))
+    )
+    flow_run_cancel(run=waiting, user=sales)
+    overdue = execute(
+        start(company, sales, step("Wait", "control.delay", {"count": 1, "unit": "day"}))
+    )
+    FlowRun.objects.filter(pk=overdue.pk).update(
+        deadline=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    automate_tick()
+    assert [done.status, broken.status] == [RunStatus.SUCCEEDED, RunStatus.FAILED]
+
+    def counts():
+        return {
+            (row.day, row.status): row.count for row in FlowRunDay.objects.filter(company=company)
+        }
+
+    today = timezone.localdate()
+    assert counts() == {
+        (today, RunStatus.SUCCEEDED): 1,
+        (today, RunStatus.FAILED): 1,
+        (today, RunStatus.CANCELLED): 1,
+        (today, RunStatus.TIMED_OUT): 1,
+    }
+    before = counts()
+    assert run_days_rebuild() == 4
+    assert counts() == before

@@ -19,7 +19,6 @@ import os
 import platform
 import random
 import re
-import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +32,6 @@ from django.core.files.base import ContentFile
 from django.core.management import BaseCommand, CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -43,6 +41,7 @@ from automate.connectors.outlook import message_id
 from automate.models import Document, Flow, FlowRun, RunStatus, SentEmail, StepRun, StepStatus
 from automate.services import flow_create
 from automate.services.run_days import run_days_rebuild
+from bcsite.bench import page_time, print_table
 from bcsite.pages.site import card_page_for_model
 from bcsite.registry import Table, registry
 from records.demo import COMPANY_NAME
@@ -532,7 +531,7 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(user)
         results = [
-            self._measure(client, label, url, options["samples"])
+            page_time(client, label, url, options["samples"])
             for label, url in self._cases(client, company, user)
         ]
         report = {
@@ -601,34 +600,10 @@ class Command(BaseCommand):
         if flow is None or html.escape(flow.name) not in client.get(url).content.decode():
             raise CommandError(f"The customer card at {url} offers none of the user's flows.")
 
-    def _measure(self, client: Client, label: str, url: str, samples: int) -> dict:
-        response = client.get(url)  # warm caches and the plan
-        if response.status_code != 200:
-            raise CommandError(f"{url} answered {response.status_code}")
-        times = []
-        for _ in range(samples):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                client.get(url)
-                times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        return {
-            "page": label,
-            "url": url,
-            "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-            "queries": len(queries),
-        }
-
     def _print(self, report: dict) -> None:
         rows = ", ".join(f"{n:,} {what}" for what, n in report["rows"].items())
-        self.stdout.write(
+        title = (
             f"Power Automate page server time on {report['database']}, "
             f"{report['cores']} cores, {rows}"
         )
-        self.stdout.write(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-        for result in report["results"]:
-            self.stdout.write(
-                f"{result['page']:36} {result['p50_ms']:>8} {result['p95_ms']:>8} "
-                f"{result['queries']:>8}"
-            )
+        print_table(self.stdout.write, title, report["results"])

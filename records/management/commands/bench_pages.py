@@ -12,8 +12,6 @@ import json
 import os
 import platform
 import random
-import statistics
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -21,8 +19,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
+from bcsite.bench import page_time, print_table
 from bcsite.pages.listing import list_cursor
 from bcsite.registry import registry
 from records.models import Company, Customer, Item, SalesOrder
@@ -49,8 +47,7 @@ class Command(BaseCommand):
         client.force_login(get_user_model().objects.get(username="sales"))
         company = Company.objects.get(name="CRONUS")
         results = [
-            self._measure(client, label, url, options["samples"])
-            for label, url in self._cases(company)
+            page_time(client, label, url, options["samples"]) for label, url in self._cases(company)
         ]
         report = {
             "benchmark": "pages",
@@ -92,34 +89,10 @@ class Command(BaseCommand):
             ("role centre", "/"),
         ]
 
-    def _measure(self, client: Client, label: str, url: str, samples: int) -> dict:
-        response = client.get(url)  # warm caches and the plan
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-        times = []
-        for _ in range(samples):
-            with CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
-                client.get(url)
-                times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        return {
-            "page": label,
-            "url": url,
-            "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-            "queries": len(queries),
-        }
-
     def _print(self, report: dict) -> None:
         rows = report["rows"]
-        self.stdout.write(
+        title = (
             f"Page server time on {report['database']}, {report['cores']} cores, "
             f"{rows['sales orders']:,} sales orders, {rows['customers']:,} customers"
         )
-        self.stdout.write(f"{'page':36} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-        for result in report["results"]:
-            self.stdout.write(
-                f"{result['page']:36} {result['p50_ms']:>8} {result['p95_ms']:>8} "
-                f"{result['queries']:>8}"
-            )
+        print_table(self.stdout.write, title, report["results"])

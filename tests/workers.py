@@ -10,6 +10,7 @@ routed there, so two test runs against one Redis (or a developer's ``make run``
 worker) never take each other's tasks.
 """
 
+import json
 import os
 import re
 import signal
@@ -148,6 +149,16 @@ class WorkerProcess:
 def _delete_queue(queue: str) -> None:
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     try:
+        # Messages a killed worker never acknowledged: kombu would put them back on the
+        # queue later, long after the test, and the queue would outlive it.
+        for tag, payload in client.hscan_iter("unacked"):
+            try:
+                routing_key = json.loads(payload)[2]
+            except (ValueError, IndexError, TypeError):
+                continue
+            if routing_key == queue:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
         # The queue (one list per priority step) and kombu's bindings for it.
         keys = [*client.scan_iter(match=f"{queue}*"), *client.scan_iter(f"_kombu.*.{queue}")]
         if keys:

@@ -22,6 +22,7 @@ from automate.models import (
     StepStatus,
 )
 from automate.services.run_days import run_day_count
+from automate.services.runs import flow_run_dispatch
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,6 @@ def _close_open_steps(run: FlowRun, now, status: str) -> None:
 
 def _dispatch_next_queued(flow_id: int) -> None:
     """A slot of the flow's concurrency limit is free: start the oldest run waiting for one."""
-    from automate.tasks import flow_run_execute_task
-
     waiting = (
         FlowRun.objects.filter(flow_id=flow_id, status=RunStatus.QUEUED)
         .order_by("created_at", "pk")
@@ -172,7 +171,7 @@ def _dispatch_next_queued(flow_id: int) -> None:
         .first()
     )
     if waiting is not None:
-        transaction.on_commit(lambda: flow_run_execute_task.delay(waiting))
+        transaction.on_commit(lambda: flow_run_dispatch(run_id=waiting))
 
 
 def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
@@ -187,8 +186,6 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
     Each change is a conditional UPDATE, so two ticks at once never wake one run twice;
     a run dispatched twice is harmless because only one delivery can claim it.
     """
-    from automate.tasks import flow_run_execute_task
-
     now = now or timezone.now()
     counts = {"timed_out": _time_out_overdue(now)}
     redispatch = datetime.timedelta(seconds=settings.AUTOMATE_REDISPATCH_AFTER)
@@ -228,7 +225,7 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
             expired.append(run_id)
     counts["recovered"] = len(expired)
     for run_id in [*due, *lost, *expired]:
-        flow_run_execute_task.delay(run_id)
+        flow_run_dispatch(run_id=run_id)
     counts["pruned"] = _prune(now)
     return counts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import uuid
 from decimal import Decimal, InvalidOperation
 
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from automate.models import (
     FINISHED_RUN_STATUSES,
@@ -23,11 +25,24 @@ from automate.services.run_days import run_day_count
 from bcsite.pages import card_url_for
 from bcsite.registry import registry
 
+log = logging.getLogger(__name__)
+
 
 def _dispatch(run: FlowRun) -> None:
+    transaction.on_commit(lambda: flow_run_dispatch(run_id=run.pk))
+
+
+def flow_run_dispatch(*, run_id: int) -> bool:
+    """Hand the run to a worker. With the broker unreachable the run stays queued, and the
+    tick dispatches it again once the broker is back: the user's change still stands."""
     from automate.tasks import flow_run_execute_task
 
-    transaction.on_commit(lambda: flow_run_execute_task.delay(run.pk))
+    try:
+        flow_run_execute_task.delay(run_id)
+    except KombuOperationalError:
+        log.warning("Run %s could not be dispatched; the tick will retry", run_id, exc_info=True)
+        return False
+    return True
 
 
 def flow_run_start(

@@ -27,10 +27,14 @@ def flows_for(request: HttpRequest) -> QuerySet[Flow]:
 def runs_for(request: HttpRequest) -> QuerySet[FlowRun]:
     runs = FlowRun.objects.filter(company=request.company)
     if not is_company_admin(request):
-        # A subquery rather than a join: SQLite then keeps to the runs' own indexes when a
-        # page's cursor adds its conditions.
-        runs = runs.filter(flow__in=Flow.objects.filter(owner=request.user).values("pk"))
+        runs = runs.filter(flow__in=own_flow_ids(request))
     return runs
+
+
+def own_flow_ids(request: HttpRequest) -> QuerySet:
+    """The user's flows as a subquery. A subquery rather than a join: SQLite then keeps to
+    the runs' own indexes when a page's cursor adds its conditions."""
+    return Flow.objects.filter(owner=request.user).values("pk")
 
 
 def get_flow_for_user(request: HttpRequest, pk: int) -> Flow:

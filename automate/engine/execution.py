@@ -225,12 +225,12 @@ class Execution:
                     # The action's rows and the step's "Succeeded" commit together or not at all.
                     with transaction.atomic():
                         outputs = self._call(action, call)
-                        self._succeed(row, outputs)
+                        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs)
                     return row.status
                 outputs = self._call(action, call)
         except ActionError as error:
             return self._action_failed(step, action, row, error)
-        self._succeed(row, outputs)
+        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs)
         return row.status
 
     def _call(self, action: ConnectorAction, call: ActionCall) -> dict:
@@ -258,13 +258,6 @@ class Execution:
             )
         return outputs
 
-    def _succeed(self, row: StepRun, outputs: dict) -> None:
-        row.status = StepStatus.SUCCEEDED
-        row.outputs = outputs
-        row.error = None
-        row.finished_at = timezone.now()
-        self._save_row(row) if transaction.get_connection().in_atomic_block else self.save_row(row)
-
     def _action_failed(
         self, step: dict, action: ConnectorAction, row: StepRun, error: ActionError
     ) -> str:
@@ -284,15 +277,17 @@ class Execution:
 
     def renew_lease(self) -> None:
         """Check the run is still ours and in time, before every step."""
-        now = timezone.now()
-        if now >= self.run.deadline:
+        if timezone.now() >= self.run.deadline:
             raise Terminate(RunStatus.TIMED_OUT, "The run reached its time limit.")
-        lease = datetime.timedelta(seconds=settings.AUTOMATE_RUN_LEASE_SECONDS)
-        held = FlowRun.objects.filter(
-            pk=self.run.pk, status=RunStatus.RUNNING, lease_token=self.token
-        ).update(lease_until=now + lease)
-        if not held:
+        if not extend_lease(self.run.pk, self.token):
             raise Stop()
+
+
+def extend_lease(run_id: int, token) -> bool:
+    """Hold the run for another lease period; False when this delivery no longer holds it."""
+    until = timezone.now() + datetime.timedelta(seconds=settings.AUTOMATE_RUN_LEASE_SECONDS)
+    held = FlowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_token=token)
+    return bool(held.update(lease_until=until))
 
 
 @contextmanager
@@ -310,9 +305,7 @@ def lease_heartbeat(run_id: int, token) -> Iterator[None]:
         try:
             while not stop.wait(lease / 3):
                 try:
-                    FlowRun.objects.filter(
-                        pk=run_id, status=RunStatus.RUNNING, lease_token=token
-                    ).update(lease_until=timezone.now() + datetime.timedelta(seconds=lease))
+                    extend_lease(run_id, token)
                 except DatabaseError:
                     log.warning("Could not renew the lease of run %s", run_id, exc_info=True)
         finally:

@@ -18,8 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from automate.access import is_company_admin, runs_for
-from automate.models import Flow, FlowRunDay, RunStatus
+from automate.access import is_company_admin, own_flow_ids, runs_for
+from automate.models import FlowRunDay, RunStatus
 from automate.views.runs import decorate, with_record
 from bcsite.registry import registry
 from bcsite.views import company_required
@@ -74,7 +74,7 @@ def _counts_by_day(request: HttpRequest, first_day: datetime.date) -> dict:
     start = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time.min))
     ended = FlowRunDay.objects.filter(company=request.company, day__gte=first_day)
     if not is_company_admin(request):
-        ended = ended.filter(flow__in=Flow.objects.filter(owner=request.user).values("pk"))
+        ended = ended.filter(flow__in=own_flow_ids(request))
     going = (
         runs_for(request)
         .filter(created_at__gte=start)

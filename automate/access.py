@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from automate.models import Flow, FlowRun
+from records.models import Membership
 
 
 def is_company_admin(request: HttpRequest) -> bool:
@@ -49,3 +50,20 @@ def get_run_for_user(request: HttpRequest, pk: int) -> FlowRun:
         return runs_for(request).select_related("flow", "version", "triggered_by").get(pk=pk)
     except FlowRun.DoesNotExist:
         raise Http404("No such run.") from None
+
+
+def automate_refusal(user, company_id: int) -> str | None:
+    """Why ``user`` may not use Power Automate in the company, or None when they may.
+
+    The one place that decides; flows of a user it refuses do not start, and the skipped
+    event keeps the reason.
+    """
+    name = user.get_username()
+    if not user.is_active:
+        return f"The flow's owner {name} is no longer an active user."
+    if (
+        not user.is_superuser
+        and not Membership.objects.filter(user=user, company_id=company_id).exists()
+    ):
+        return f"The flow's owner {name} is no longer a user of the company."
+    return None

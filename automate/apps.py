@@ -9,3 +9,7 @@ class AutomateConfig(AppConfig):
         # Importing registers the navigation, the Automate action group, the role centre's
         # cue and the Sent Emails and Documents pages with bcsite's registry.
         from automate import automate_group, cues, library_pages, nav  # noqa: F401
+        from automate.services import triggers
+
+        # Record changes and business events start automated flows.
+        triggers.connect()

@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from automate import expressions
 from automate.connectors import find_action
+from automate.recurrence import recurrence_errors
+from bcsite.events import events
 from bcsite.registry import registry
 
 SCHEMA_VERSION = 1
@@ -58,7 +62,38 @@ CONTROL_TITLES = {
 VARIABLE_TYPES = ("string", "integer", "float", "boolean", "array", "object")
 DELAY_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 TERMINATE_STATUSES = ("Succeeded", "Failed", "Cancelled")
-TRIGGER_TYPES = {"selected_record": "For a selected record"}
+TRIGGER_TYPES = {
+    "selected_record": "For a selected record",
+    "record_created": "When a record is created",
+    "record_modified": "When a record is modified",
+    "record_deleted": "When a record is deleted",
+    "business_event": "When a business event occurs",
+    "recurrence": "Recurrence",
+    "http_request": "When an HTTP request is received",
+}
+RECORD_TRIGGERS = ("record_created", "record_modified", "record_deleted")
+HTTP_METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
+MAX_TRIGGER_CONDITIONS = 10
+MAX_SCHEMA_BYTES = 64 * 1024
+# The keys each trigger type may hold, besides "type".
+TRIGGER_KEYS = {
+    "selected_record": {"table", "inputs"},
+    "record_created": {"table", "conditions"},
+    "record_modified": {"table", "fields", "conditions"},
+    "record_deleted": {"table", "conditions"},
+    "business_event": {"event", "conditions"},
+    "recurrence": {
+        "frequency",
+        "interval",
+        "timeZone",
+        "startTime",
+        "hours",
+        "minutes",
+        "weekDays",
+        "conditions",
+    },
+    "http_request": {"method", "schema", "requireSignature", "conditions"},
+}
 
 
 @dataclass(frozen=True)
@@ -142,6 +177,19 @@ def trigger_errors(trigger) -> list[str]:
     if kind not in TRIGGER_TYPES:
         return [f"Unknown trigger type {kind!r}."]
     errors = []
+    unknown = set(trigger) - TRIGGER_KEYS[kind] - {"type"}
+    if unknown:
+        errors.append(f"Trigger: unknown keys {', '.join(sorted(map(str, unknown)))}.")
+    errors += _conditions_errors(trigger.get("conditions", []))
+    if kind in RECORD_TRIGGERS:
+        errors += _record_trigger_errors(trigger)
+    elif kind == "business_event":
+        if trigger.get("event") not in events.business_events:
+            errors.append("Trigger: choose a business event from the catalogue.")
+    elif kind == "recurrence":
+        errors += recurrence_errors(trigger)
+    elif kind == "http_request":
+        errors += _http_trigger_errors(trigger)
     if kind == "selected_record":
         if trigger.get("table") not in registry.tables:
             errors.append("Trigger: choose the table the flow runs on.")
@@ -167,6 +215,62 @@ def trigger_errors(trigger) -> list[str]:
                     f"Trigger input {name!r}: the type must be one of "
                     f"{', '.join(TRIGGER_INPUT_TYPES)}."
                 )
+    return errors
+
+
+def _conditions_errors(conditions) -> list[str]:
+    if not isinstance(conditions, list) or len(conditions) > MAX_TRIGGER_CONDITIONS:
+        return [f"Trigger conditions: at most {MAX_TRIGGER_CONDITIONS}, as a list."]
+    errors = []
+    for index, condition in enumerate(conditions, 1):
+        if not isinstance(condition, str) or not condition.strip().startswith("@"):
+            errors.append(
+                f"Trigger condition {index} must be an expression that starts with @, "
+                "e.g. @equals(triggerBody()?['blocked'], 'All')."
+            )
+            continue
+        errors += [f"Trigger condition {index}: {e}" for e in expressions.check(condition)]
+        if expressions.referenced_steps(condition):
+            errors.append(f"Trigger condition {index} can read only the trigger, not steps.")
+    return errors
+
+
+def _record_trigger_errors(trigger: dict) -> list[str]:
+    table = (
+        registry.tables.get(trigger.get("table"))
+        if not isinstance(trigger.get("table"), bool)
+        else None
+    )
+    if table is None:
+        return ["Trigger: choose the table whose records start the flow."]
+    fields = trigger.get("fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        return ["Trigger: the fields are a list of field names."]
+    known = {f.api_name for f in table.fields}
+    return [
+        f"Trigger: {name!r} is not a field of {table.name}." for name in fields if name not in known
+    ]
+
+
+def _http_trigger_errors(trigger: dict) -> list[str]:
+    errors = []
+    if trigger.get("method", "POST") not in HTTP_METHODS:
+        errors.append(f"Trigger: the method must be one of {', '.join(HTTP_METHODS)}.")
+    if not isinstance(trigger.get("requireSignature", False), bool):
+        errors.append("Trigger: requireSignature is true or false.")
+    schema = trigger.get("schema")
+    if schema is not None:
+        if not isinstance(schema, dict):
+            errors.append("Trigger: the schema must be a JSON Schema object.")
+        elif len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
+            errors.append(
+                f"Trigger: the schema is too large (at most {MAX_SCHEMA_BYTES // 1024} KB)."
+            )
+        else:
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as error:
+                errors.append(f"Trigger: the schema is not valid JSON Schema: {error.message}")
     return errors
 
 

@@ -8,18 +8,25 @@ both the same way.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from zoneinfo import available_timezones
 
+from automate import recurrence
 from automate.connectors import connectors
 from automate.definition import (
     CONTROL_STEPS,
     CONTROL_TITLES,
     DELAY_UNITS,
+    HTTP_METHODS,
+    MAX_TRIGGER_CONDITIONS,
+    RECORD_TRIGGERS,
     RUN_AFTER_STATUSES,
     TERMINATE_STATUSES,
     TRIGGER_INPUT_TYPES,
+    TRIGGER_KEYS,
     TRIGGER_TYPES,
     VARIABLE_TYPES,
 )
+from bcsite.events import events
 from bcsite.registry import registry
 
 BUILT_IN_GROUPS = {
@@ -51,6 +58,93 @@ SELECTED_RECORD_FIELDS = (
     ("userName", "User name", "text"),
     ("userEmail", "User email", "emails"),
 )
+# What a record trigger's body holds besides the record's fields (docs/flows.md, "Triggers").
+RECORD_CHANGE_FIELDS = (
+    ("recordId", "Record ID", "text"),
+    ("recordUrl", "Record URL", "url"),
+    ("tableId", "Table ID", "integer"),
+    ("tableName", "Table name", "text"),
+    ("companyId", "Company ID", "text"),
+    ("companyName", "Company name", "text"),
+    ("changeType", "Change type", "text"),
+    ("userName", "Changed by", "text"),
+)
+MODIFIED_FIELDS = (
+    ("changedFields", "Changed fields", "array"),
+    ("previous", "Previous values", "object"),
+)
+# ... and a business event's, besides its payload.
+BUSINESS_EVENT_FIELDS = (
+    ("eventName", "Event name", "text"),
+    ("eventTime", "Event time", "datetime"),
+    ("companyId", "Company ID", "text"),
+    ("companyName", "Company name", "text"),
+)
+RECURRENCE_FIELDS = (
+    ("scheduledTime", "Scheduled time", "datetime"),
+    ("firedTime", "Fired time", "datetime"),
+)
+# The HTTP trigger's body is the request's JSON; the schema's properties are read from it.
+HTTP_REQUEST_FIELDS = (
+    {"name": "", "label": "Body", "type": "object", "expression": "triggerBody()"},
+    {
+        "name": "",
+        "label": "Headers",
+        "type": "object",
+        "expression": "triggerOutputs()?['headers']",
+    },
+    {
+        "name": "",
+        "label": "Queries",
+        "type": "object",
+        "expression": "triggerOutputs()?['queries']",
+    },
+)
+# Power Automate's "Choose your flow's trigger", and the connector each trigger belongs to.
+TRIGGER_GROUPS = {
+    "selected_record": "Instant",
+    "record_created": "Automated",
+    "record_modified": "Automated",
+    "record_deleted": "Automated",
+    "business_event": "Automated",
+    "recurrence": "Scheduled",
+    "http_request": "HTTP",
+}
+TRIGGER_CONNECTORS = {
+    "recurrence": ("schedule", "Schedule", "#1f85ff"),
+    "http_request": ("request", "Request", "#009da5"),
+}
+BUSINESS_CENTRAL = ("business_central", "Business Central", "#008489")
+TRIGGER_DESCRIPTIONS = {
+    "selected_record": "Run the flow from a record's page, asking for the inputs below.",
+    "record_created": "Start when a record of the table is created.",
+    "record_modified": "Start when a record of the table is changed.",
+    "record_deleted": "Start when a record of the table is deleted.",
+    "business_event": "Start when something happens in Business Central, such as a release.",
+    "recurrence": "Start on a schedule.",
+    "http_request": "Start when the flow's URL receives a request. "
+    "The URL is shown on the flow's page once it is saved.",
+}
+FREQUENCY_LABELS = {"minute": "Minute", "hour": "Hour", "day": "Day", "week": "Week"}
+# The time zones offered while typing one: the IANA names of places, plus UTC. Any other
+# IANA name can be typed.
+TIME_ZONE_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
+
+
+def _fields(described: Iterable[tuple[str, str, str]]) -> list[dict]:
+    return [{"name": name, "label": label, "type": type_} for name, label, type_ in described]
+
+
 # Labels of the nested chains of control steps, in the order the designer draws them.
 CHAIN_LABELS = {
     "control.condition": (("actions", "If yes"), ("else", "If no")),
@@ -245,23 +339,100 @@ def table_list() -> list[dict]:
     return listed
 
 
+def trigger_type_list() -> list[dict]:
+    """The trigger types, with their group, connector and the keys each may hold."""
+    listed = []
+    for kind, title in TRIGGER_TYPES.items():
+        key, name, color = TRIGGER_CONNECTORS.get(kind, BUSINESS_CENTRAL)
+        listed.append(
+            {
+                "type": kind,
+                "title": title,
+                "group": TRIGGER_GROUPS[kind],
+                "description": TRIGGER_DESCRIPTIONS[kind],
+                "connectorKey": key,
+                "connector": name,
+                "color": color,
+                "keys": sorted(TRIGGER_KEYS[kind]),
+            }
+        )
+    return listed
+
+
+def trigger_field_lists() -> dict[str, list[dict]]:
+    """What ``triggerBody()`` holds per trigger type, besides what the trigger's own choice
+    adds: the table's fields (``table``), the event's payload (``event``), the schema's
+    properties (``schema``); the script adds those from the trigger it edits."""
+    record = _fields(RECORD_CHANGE_FIELDS)
+    return {
+        "selected_record": _fields(SELECTED_RECORD_FIELDS),
+        "record_created": record,
+        "record_modified": record + _fields(MODIFIED_FIELDS),
+        "record_deleted": record,
+        "business_event": _fields(BUSINESS_EVENT_FIELDS),
+        "recurrence": _fields(RECURRENCE_FIELDS),
+        "http_request": [dict(field) for field in HTTP_REQUEST_FIELDS],
+    }
+
+
+def business_event_list() -> list[dict]:
+    listed = []
+    for event in sorted(events.business_events.values(), key=lambda e: (e.category, e.name)):
+        listed.append(
+            {
+                "key": event.key,
+                "name": event.name,
+                "category": event.category,
+                "description": event.description,
+                "tableId": event.table_id,
+                "payload": [
+                    {"name": f.name, "label": f.name, "type": f.type, "description": f.description}
+                    for f in event.payload
+                ],
+            }
+        )
+    return listed
+
+
+def recurrence_options() -> dict:
+    zones = sorted(
+        zone for zone in available_timezones() if zone.partition("/")[0] in TIME_ZONE_AREAS
+    )
+    return {
+        "frequencies": [
+            {
+                "value": frequency,
+                "label": FREQUENCY_LABELS.get(frequency, frequency),
+                # As recurrence_errors has it: times of day for days and weeks, days for weeks.
+                "times": frequency in ("day", "week"),
+                "weekDays": frequency == "week",
+            }
+            for frequency in recurrence.FREQUENCIES
+        ],
+        "weekDays": list(recurrence.WEEK_DAYS),
+        "maxInterval": recurrence.MAX_INTERVAL,
+        "defaultTimeZone": recurrence.DEFAULT_TIME_ZONE,
+        "timeZones": [recurrence.DEFAULT_TIME_ZONE, *zones],
+    }
+
+
 def designer_catalog() -> dict:
     """Everything the designer's script reads: actions, connectors, tables, trigger kinds."""
     return {
         "actions": control_actions() + connector_actions(),
         "connectors": connector_list(),
         "tables": table_list(),
-        "triggerTypes": [{"type": key, "title": title} for key, title in TRIGGER_TYPES.items()],
+        "triggerTypes": trigger_type_list(),
         "triggerInputTypes": [
             {"type": key, "label": TRIGGER_INPUT_TYPE_LABELS.get(key, key)}
             for key in TRIGGER_INPUT_TYPES
         ],
-        "triggerFields": {
-            "selected_record": [
-                {"name": name, "label": label, "type": type_}
-                for name, label, type_ in SELECTED_RECORD_FIELDS
-            ]
-        },
+        "triggerFields": trigger_field_lists(),
+        "recordTriggers": list(RECORD_TRIGGERS),
+        "businessEvents": business_event_list(),
+        "recurrence": recurrence_options(),
+        "httpMethods": list(HTTP_METHODS),
+        "maxTriggerConditions": MAX_TRIGGER_CONDITIONS,
         "runAfter": [
             {"status": status, "label": RUN_AFTER_LABELS[status]} for status in RUN_AFTER_STATUSES
         ],

@@ -38,6 +38,18 @@ class Flow(models.Model):
     current_version = models.ForeignKey(
         "FlowVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The business event an automated flow starts on.
+    trigger_event = models.CharField(max_length=80, blank=True)
+    # A scheduled flow's next slot, while it is on.
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The secret in the URL of an HTTP-triggered flow, and the key its callers sign with.
+    http_key = models.CharField(max_length=64, blank=True)
+    signing_secret = models.CharField(max_length=64, blank=True)
+    # Automated and scheduled runs that failed in a row, since when, and when the owner
+    # was last told.
+    failure_streak = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
     template_key = models.CharField(max_length=80, blank=True)
     # Runs of this flow that may be in progress at once (Power Automate's concurrency control).
     concurrency_limit = models.PositiveSmallIntegerField(default=25)
@@ -49,6 +61,13 @@ class Flow(models.Model):
         indexes = [
             models.Index(
                 fields=["company", "owner", "trigger_type", "table_id"], name="flow_instant_idx"
+            ),
+            # The flows a record or business event starts.
+            models.Index(
+                fields=["company", "trigger_type", "table_id", "enabled"], name="flow_record_idx"
+            ),
+            models.Index(
+                fields=["company", "trigger_event", "enabled"], name="flow_business_event_idx"
             ),
         ]
 
@@ -163,6 +182,47 @@ class FlowRun(models.Model):
         if self.started_at is None:
             return None
         return (self.finished_at or timezone.now()) - self.started_at
+
+
+class TriggerEvent(models.Model):
+    """The outbox: one event for one flow, written in the transaction of the change.
+
+    Delivering it starts the flow's run (at most one: the run's idempotency key is the
+    event's) or records why it was skipped. ``key`` is unique, so a recurrence slot or a
+    redelivered event cannot be written twice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        STARTED = "started", "Started"
+        SKIPPED = "skipped", "Skipped"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="trigger_events")
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200, unique=True)
+    trigger_type = models.CharField(max_length=40)
+    summary = models.CharField(max_length=250, blank=True)
+    trigger_data = OrderedJSONField(default=dict)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    run = models.ForeignKey(
+        FlowRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The sweeper delivers a pending event again if it is still pending at this time.
+    redeliver_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["flow", "-created_at", "-id"], name="triggerevent_flow_idx"),
+            models.Index(fields=["status", "redeliver_at"], name="triggerevent_pending_idx"),
+            models.Index(fields=["created_at"], name="triggerevent_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id}: {self.summary or self.key}"
 
 
 class FlowRunDay(models.Model):

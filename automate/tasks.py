@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from automate.engine.runner import automate_tick, flow_run_execute
+from automate.services.triggers import trigger_events_deliver
 
 
 @shared_task(acks_late=True)
@@ -13,3 +14,8 @@ def flow_run_execute_task(run_id: int) -> None:
 @shared_task(ignore_result=True)
 def automate_tick_task() -> dict:
     return automate_tick()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def trigger_events_deliver_task(event_ids: list[int]) -> int:
+    return trigger_events_deliver(event_ids)

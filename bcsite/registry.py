@@ -106,11 +106,15 @@ class Table:
 
     # -- Reading ------------------------------------------------------------------------
 
-    def queryset(self, company: Any) -> models.QuerySet:
-        """The company's rows, with the relations the fields read."""
-        rows = self.model._default_manager.filter(**{self.company_field: company})
+    def rows(self) -> models.QuerySet:
+        """Every company's rows, with the relations the fields read."""
+        rows = self.model._default_manager.all()
         related = _relations(self.model, [f.attribute for f in self.fields])
         return rows.select_related(*related) if related else rows
+
+    def queryset(self, company: Any) -> models.QuerySet:
+        """The company's rows, with the relations the fields read."""
+        return self.rows().filter(**{self.company_field: company})
 
     def get(self, company: Any, key: Any) -> models.Model | None:
         """The company's record whose id or No. is ``key``; None if it has none."""
@@ -334,8 +338,11 @@ class Registry:
         self, table_id: int, name: str, model: type[models.Model], **options: Any
     ) -> Table:
         """Declare table ``table_id``; ``options`` are the other fields of ``Table``."""
+        from bcsite.events import connect_record_signals
+
         table = Table(id=table_id, name=name, model=model, **options)
         self.tables[table_id] = table
+        connect_record_signals(table)
         return table
 
     def table_for_model(self, model: type[models.Model]) -> Table | None:

@@ -7,4 +7,4 @@ class RecordsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing declares the pages, the tables and the role centre's cues in the registry.
-        from records import cues, pages, tables  # noqa: F401
+        from records import cues, events, pages, tables  # noqa: F401

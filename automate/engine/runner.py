@@ -23,6 +23,11 @@ from automate.models import (
 )
 from automate.services.run_days import run_day_count
 from automate.services.runs import flow_run_dispatch
+from automate.services.triggers import (
+    fire_recurrences,
+    prune_trigger_events,
+    sweep_pending_events,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +186,10 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
     2. Queued runs nobody has claimed for a while are dispatched again (a lost message).
     3. Running runs whose lease expired (their worker died) are queued and dispatched.
     4. Unfinished runs past their deadline end as Timed out.
-    5. Finished runs older than the retention period are deleted, a batch at a time.
+    5. Scheduled flows whose slot has come fire; trigger events left pending are delivered
+       again.
+    6. Finished runs and delivered events older than the retention period are deleted, a
+       batch at a time.
 
     Each change is a conditional UPDATE, so two ticks at once never wake one run twice;
     a run dispatched twice is harmless because only one delivery can claim it.
@@ -226,6 +234,8 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
     counts["recovered"] = len(expired)
     for run_id in [*due, *lost, *expired]:
         flow_run_dispatch(run_id=run_id)
+    counts["fired"] = fire_recurrences(now)
+    counts["swept"] = sweep_pending_events(now)
     counts["pruned"] = _prune(now)
     return counts
 
@@ -272,4 +282,4 @@ def _prune(now) -> int:
     if old:
         FlowRun.objects.filter(pk__in=old).delete()
     FlowRunDay.objects.filter(day__lt=cutoff.date()).delete()
-    return len(old)
+    return len(old) + prune_trigger_events(cutoff, PRUNE_BATCH)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from automate.definition import TRIGGER_TYPES, validate_definition
 from automate.models import Flow, FlowRun, FlowVersion
+from automate.recurrence import next_slot
 
 EXPORT_FORMAT = "bcsite.flow"
 EXPORT_FORMAT_VERSION = 1
 MAX_IMPORT_BYTES = 1024 * 1024
-KIND_OF_TRIGGER = {"selected_record": Flow.Kind.INSTANT}
+KIND_OF_TRIGGER = {"selected_record": Flow.Kind.INSTANT, "recurrence": Flow.Kind.SCHEDULED}
 
 
 def _check_name(name) -> str:
@@ -34,10 +37,34 @@ def _check_concurrency(limit) -> int:
 
 
 def _apply_trigger(flow: Flow, definition: dict) -> None:
+    """Copy what finds the flow from its trigger: table, event, next slot, HTTP keys."""
     trigger = definition["trigger"]
-    flow.trigger_type = trigger["type"]
-    flow.kind = KIND_OF_TRIGGER.get(trigger["type"], Flow.Kind.AUTOMATED)
+    kind = trigger["type"]
+    flow.trigger_type = kind
+    flow.kind = KIND_OF_TRIGGER.get(kind, Flow.Kind.AUTOMATED)
     flow.table_id = trigger.get("table")
+    flow.trigger_event = trigger.get("event", "") if kind == "business_event" else ""
+    if kind == "http_request":
+        flow.http_key = flow.http_key or secrets.token_urlsafe(32)
+        if trigger.get("requireSignature"):
+            flow.signing_secret = flow.signing_secret or secrets.token_urlsafe(32)
+    _schedule(flow, trigger)
+
+
+def _schedule(flow: Flow, trigger: dict) -> None:
+    """A scheduled flow that is on waits for its next slot; any other flow for none."""
+    if flow.enabled and trigger["type"] == "recurrence":
+        flow.next_run_at = next_slot(trigger, timezone.now())
+    else:
+        flow.next_run_at = None
+
+
+def http_keys_regenerate(*, flow: Flow, user) -> Flow:
+    """New URL key and signing secret: callers with the old ones are refused from now on."""
+    flow.http_key = secrets.token_urlsafe(32)
+    flow.signing_secret = secrets.token_urlsafe(32) if flow.signing_secret else ""
+    flow.save(update_fields=["http_key", "signing_secret", "modified_at"])
+    return flow
 
 
 @transaction.atomic
@@ -109,9 +136,20 @@ def _add_version(flow: Flow, definition: dict, *, user) -> FlowVersion:
     return version
 
 
+@transaction.atomic
 def flow_set_enabled(*, flow: Flow, user, enabled: bool) -> Flow:
-    Flow.objects.filter(pk=flow.pk).update(enabled=enabled)
+    """Turn the flow on or off. A scheduled flow turned on waits for its next slot: slots
+    missed while it was off are not caught up."""
+    flow = Flow.objects.select_for_update().select_related("current_version").get(pk=flow.pk)
     flow.enabled = enabled
+    if flow.current_version is not None:
+        _schedule(flow, flow.current_version.definition["trigger"])
+    if enabled:
+        flow.failure_streak = 0
+        flow.failing_since = None
+    flow.save(
+        update_fields=["enabled", "next_run_at", "failure_streak", "failing_since", "modified_at"]
+    )
     return flow
 
 

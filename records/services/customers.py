@@ -1,7 +1,9 @@
 """Customers: create, update (blocking is an update of ``blocked``), delete."""
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from records.events import raise_customer_blocking_changed
 from records.models import Company, Customer
 from records.services.common import (
     assign_fields,
@@ -32,9 +34,13 @@ def customer_update(*, customer: Customer, user, **fields) -> Customer:
     check_field_names(fields, writable=CUSTOMER_FIELDS, protected=CUSTOMER_PROTECTED)
     if not fields:
         return customer
-    assign_fields(customer, fields)
-    raise_errors(card_errors(customer, label="Customer"))
-    save_with_unique_no(customer, label="Customer", update_fields=[*fields, "last_modified"])
+    with transaction.atomic():
+        previous = Customer.objects.filter(pk=customer.pk).values_list("blocked", flat=True).first()
+        assign_fields(customer, fields)
+        raise_errors(card_errors(customer, label="Customer"))
+        save_with_unique_no(customer, label="Customer", update_fields=[*fields, "last_modified"])
+        if previous is not None:
+            raise_customer_blocking_changed(customer, previous)
     return customer
 
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from records.events import raise_item_unit_price_changed
 from records.models import (
     Company,
     Item,
@@ -50,7 +51,16 @@ def item_update(*, item: Item, user, **fields) -> Item:
     check_field_names(fields, writable=ITEM_FIELDS, protected=ITEM_PROTECTED)
     if not fields:
         return item
-    old_type = Item.objects.filter(pk=item.pk).values_list("type", flat=True).first()
+    with transaction.atomic():
+        old = Item.objects.filter(pk=item.pk).values("type", "unit_price").first()
+        _update(item, fields, old)
+        if old is not None:
+            raise_item_unit_price_changed(item, old["unit_price"])
+    return item
+
+
+def _update(item: Item, fields: dict, old: dict | None) -> None:
+    old_type = old["type"] if old else None
     assign_fields(item, fields)
     errors = card_errors(item, label="Item")
     if (
@@ -66,7 +76,6 @@ def item_update(*, item: Item, user, **fields) -> Item:
         )
     raise_errors(errors)
     save_with_unique_no(item, label="Item", update_fields=[*fields, "last_modified"])
-    return item
 
 
 def item_delete(*, item: Item, user) -> None:

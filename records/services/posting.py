@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from bcsite.events import records_created
+from records.events import raise_sales_invoice_posted, raise_sales_order_released
 from records.models import (
     Customer,
     CustomerLedgerEntry,
@@ -42,10 +44,12 @@ def sales_order_post(*, order: SalesOrder, user) -> PostedSalesInvoice:
         if order.status == SalesOrder.Status.OPEN:
             order.status = SalesOrder.Status.RELEASED
             order.save(update_fields=["status", "last_modified"])
+            raise_sales_order_released(order)
         invoice = _create_invoice(order, lines, user)
         _post_customer_entry(invoice, customer)
         _post_item_entries(invoice, lines, items)
         order.delete()
+        raise_sales_invoice_posted(invoice, customer)
     return invoice
 
 
@@ -153,5 +157,6 @@ def _post_item_entries(
         )
         sold[item.pk] += line.quantity
     ItemLedgerEntry.objects.bulk_create(entries)
+    records_created(ItemLedgerEntry, entries)
     for item_pk, quantity in sold.items():
         Item.objects.filter(pk=item_pk).update(inventory=F("inventory") - quantity)

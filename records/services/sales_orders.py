@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from records.events import raise_sales_order_released
 from records.models import ZERO, Company, Customer, Item, SalesOrder, SalesOrderLine, round_amount
 from records.services.common import (
     add_error,
@@ -202,6 +203,7 @@ def sales_order_release(*, order: SalesOrder, user) -> SalesOrder:
             )
         check_releasable(order)
         _set_status(order, SalesOrder.Status.RELEASED)
+        raise_sales_order_released(order)
     return order
 
 
@@ -240,6 +242,8 @@ def sales_order_end_approval(*, order: SalesOrder, user, approved: bool) -> Sale
         if approved:
             check_releasable(order)
         _set_status(order, SalesOrder.Status.RELEASED if approved else SalesOrder.Status.OPEN)
+        if approved:
+            raise_sales_order_released(order)
     return order
 
 

@@ -1,14 +1,22 @@
-"""The flow designer: opening, saving new versions, refusing invalid definitions, the catalog."""
+"""The flow designer: opening, saving new versions, refusing invalid definitions, the catalog,
+and a trigger of every type."""
 
+import datetime
 import json
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
+from automate.definition import TRIGGER_KEYS, TRIGGER_TYPES
 from automate.designer import designer_catalog
-from automate.models import Flow, FlowVersion
+from automate.models import Flow, FlowVersion, TriggerEvent
+from automate.recurrence import FREQUENCIES, WEEK_DAYS, recurrence_errors
 from automate.services import flow_create
+from automate.services.triggers import fire_recurrences
+from bcsite.events import events
+from records import services as records
 
 DEFINITION = {
     "schemaVersion": 1,
@@ -302,3 +310,247 @@ def test_the_designer_sets_how_many_runs_may_run_at_once(sales_client, sales, co
     assert "At least 1 run at once." in response.content.decode()
     flow.refresh_from_db()
     assert flow.concurrency_limit == 3
+
+
+# -- Trigger types --------------------------------------------------------------------------
+
+TRIGGERS = {
+    "selected_record": {
+        "type": "selected_record",
+        "table": 18,
+        "inputs": [{"name": "reason", "label": "Reason", "type": "text", "required": False}],
+    },
+    "record_created": {
+        "type": "record_created",
+        "table": 18,
+        "conditions": ["@equals(triggerBody()?['city'], 'Berlin')"],
+    },
+    "record_modified": {
+        "type": "record_modified",
+        "table": 18,
+        "fields": ["blocked", "creditLimit"],
+        "conditions": ["@equals(triggerBody()?['blocked'], 'All')", "@not(empty(triggerBody()))"],
+    },
+    "record_deleted": {"type": "record_deleted", "table": 27},
+    "business_event": {
+        "type": "business_event",
+        "event": "salesOrderReleased",
+        "conditions": ["@greater(triggerBody()?['amount'], 1000)"],
+    },
+    "recurrence": {
+        "type": "recurrence",
+        "frequency": "week",
+        "interval": 2,
+        "timeZone": "Europe/Berlin",
+        "startTime": "2026-05-04T09:00",
+        "hours": [9, 17],
+        "minutes": [0, 30],
+        "weekDays": ["Monday", "Friday"],
+    },
+    "http_request": {
+        "type": "http_request",
+        "method": "PUT",
+        "schema": {
+            "type": "object",
+            "properties": {"orderNumber": {"type": "string"}, "quantity": {"type": "integer"}},
+        },
+        "requireSignature": True,
+        "conditions": ["@equals(triggerBody()?['orderNumber'], 'S-ORD101001')"],
+    },
+}
+
+
+def with_trigger(trigger: dict) -> dict:
+    return {
+        "schemaVersion": 1,
+        "trigger": trigger,
+        "steps": [{"name": "Compose", "type": "data.compose", "inputs": {"value": "x"}}],
+    }
+
+
+def catalog_fields(catalog: dict, kind: str) -> set[str]:
+    return {field["name"] for field in catalog["triggerFields"][kind] if field["name"]}
+
+
+def test_every_trigger_type_has_a_group_its_keys_and_fields():
+    catalog = designer_catalog()
+    types = {kind["type"]: kind for kind in catalog["triggerTypes"]}
+
+    assert list(types) == list(TRIGGER_TYPES)
+    assert {kind: types[kind]["group"] for kind in types} == {
+        "selected_record": "Instant",
+        "record_created": "Automated",
+        "record_modified": "Automated",
+        "record_deleted": "Automated",
+        "business_event": "Automated",
+        "recurrence": "Scheduled",
+        "http_request": "HTTP",
+    }
+    # The keys the designer keeps when the type changes are the ones a save accepts.
+    assert {kind: set(types[kind]["keys"]) for kind in types} == TRIGGER_KEYS
+    assert types["record_modified"]["title"] == "When a record is modified"
+    assert types["recurrence"]["connector"] == "Schedule"
+    assert types["http_request"]["connector"] == "Request"
+    assert set(catalog["triggerFields"]) == set(TRIGGER_TYPES)
+    assert catalog["recordTriggers"] == ["record_created", "record_modified", "record_deleted"]
+    assert catalog["httpMethods"] == ["POST", "PUT", "PATCH", "GET", "DELETE"]
+
+
+def test_trigger_fields_are_what_trigger_body_holds_per_type():
+    catalog = designer_catalog()
+    record = {
+        "recordId",
+        "recordUrl",
+        "tableId",
+        "tableName",
+        "companyId",
+        "companyName",
+        "changeType",
+        "userName",
+    }
+    assert catalog_fields(catalog, "record_created") == record
+    assert catalog_fields(catalog, "record_deleted") == record
+    assert catalog_fields(catalog, "record_modified") == record | {"changedFields", "previous"}
+    assert catalog_fields(catalog, "business_event") == {
+        "eventName",
+        "eventTime",
+        "companyId",
+        "companyName",
+    }
+    assert catalog_fields(catalog, "recurrence") == {"scheduledTime", "firedTime"}
+    assert "inputs" not in catalog_fields(catalog, "selected_record")
+    # The request's body is whatever was sent; headers and queries are in the outputs.
+    assert [
+        (field["label"], field["expression"]) for field in catalog["triggerFields"]["http_request"]
+    ] == [
+        ("Body", "triggerBody()"),
+        ("Headers", "triggerOutputs()?['headers']"),
+        ("Queries", "triggerOutputs()?['queries']"),
+    ]
+
+
+def test_the_catalog_lists_every_business_event_with_its_payload():
+    listed = {event["key"]: event for event in designer_catalog()["businessEvents"]}
+
+    assert set(listed) == set(events.business_events)
+    for key, event in events.business_events.items():
+        assert [field["name"] for field in listed[key]["payload"]] == event.field_names()
+        assert (listed[key]["category"], listed[key]["description"]) == (
+            event.category,
+            event.description,
+        )
+    released = listed["salesOrderReleased"]
+    assert (released["name"], released["category"], released["tableId"]) == (
+        "Sales order released",
+        "Sales",
+        36,
+    )
+    assert {
+        "name": "amount",
+        "label": "amount",
+        "type": "number",
+        "description": "The order's amount excluding VAT.",
+    } in released["payload"]
+    categories = [event["category"] for event in designer_catalog()["businessEvents"]]
+    assert categories == sorted(categories)  # one <optgroup> per category
+
+
+def test_recurrence_options_follow_what_a_schedule_accepts():
+    options = designer_catalog()["recurrence"]
+
+    assert [option["value"] for option in options["frequencies"]] == list(FREQUENCIES)
+    assert options["weekDays"] == list(WEEK_DAYS)
+    for option in options["frequencies"]:
+        frequency = option["value"]
+        # Shown for a frequency exactly when a save accepts them with it.
+        accepts_times = not recurrence_errors({"frequency": frequency, "hours": [9]})
+        accepts_days = not recurrence_errors({"frequency": frequency, "weekDays": ["Monday"]})
+        assert (option["times"], option["weekDays"]) == (accepts_times, accepts_days), frequency
+    assert options["timeZones"][0] == "UTC"
+    assert {"Europe/Berlin", "America/New_York", "Asia/Tokyo"} <= set(options["timeZones"])
+    assert [
+        zone
+        for zone in options["timeZones"]
+        if recurrence_errors({"frequency": "day", "timeZone": zone})
+    ] == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", TRIGGERS)
+def test_a_trigger_of_each_type_is_saved_and_opens_as_it_was(sales_client, kind):
+    definition = with_trigger(TRIGGERS[kind])
+    allowed = next(t for t in designer_catalog()["triggerTypes"] if t["type"] == kind)["keys"]
+    assert set(TRIGGERS[kind]) - {"type"} <= set(allowed)
+
+    response = post_flow(sales_client, reverse("automate:flow-new"), definition=definition)
+
+    assert response.status_code == 302, response.content.decode()
+    flow = Flow.objects.get()
+    assert flow.trigger_type == kind
+    assert flow.current_version.definition == definition
+    reopened = sales_client.get(response["Location"])
+    assert json.loads(page_definition(reopened)) == definition
+
+
+@pytest.mark.django_db
+def test_a_key_the_trigger_type_does_not_take_is_refused(sales_client):
+    # What switching the type in the designer drops: the fields of "When a record is modified".
+    trigger = {"type": "record_created", "table": 18, "fields": ["blocked"]}
+
+    response = post_flow(
+        sales_client, reverse("automate:flow-new"), definition=with_trigger(trigger)
+    )
+
+    assert response.status_code == 400
+    assert "Trigger: unknown keys fields." in response.content.decode()
+    assert not Flow.objects.exists()
+
+
+def body_names(flow) -> set[str]:
+    return set(TriggerEvent.objects.get(flow=flow).trigger_data["body"])
+
+
+@pytest.mark.django_db
+def test_dynamic_content_offers_what_a_change_and_a_business_event_carry(
+    company, sales, django_capture_on_commit_callbacks
+):
+    catalog = designer_catalog()
+    customer_table = next(table for table in catalog["tables"] if table["id"] == 18)
+    blocked_event = next(e for e in catalog["businessEvents"] if e["key"] == "customerBlocked")
+    customer = records.customer_create(company=company, user=sales, name="Fabrikam")
+    modified = flow_create(
+        company=company,
+        owner=sales,
+        name="Modified",
+        definition=with_trigger(TRIGGERS["record_modified"]),
+    )
+    blocked = flow_create(
+        company=company,
+        owner=sales,
+        name="Blocked",
+        definition=with_trigger({"type": "business_event", "event": "customerBlocked"}),
+    )
+
+    with django_capture_on_commit_callbacks():
+        records.customer_update(customer=customer, user=sales, blocked="all")
+
+    offered = catalog_fields(catalog, "record_modified")
+    offered |= {field["name"] for field in customer_table["fields"]}
+    assert offered <= body_names(modified)
+    offered = catalog_fields(catalog, "business_event")
+    offered |= {field["name"] for field in blocked_event["payload"]}
+    assert offered <= body_names(blocked)
+
+
+@pytest.mark.django_db
+def test_dynamic_content_offers_what_a_recurrence_carries(company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="Every five minutes",
+        definition=with_trigger({"type": "recurrence", "frequency": "minute", "interval": 5}),
+    )
+
+    fire_recurrences(timezone.now() + datetime.timedelta(minutes=6))
+
+    assert catalog_fields(designer_catalog(), "recurrence") <= body_names(flow)

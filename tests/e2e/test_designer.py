@@ -329,3 +329,256 @@ def test_my_flows_turns_a_flow_off_in_place(page, company, sales):
     expect(page).to_have_url(re.compile(r"/automate/flows/$"))
     flow.refresh_from_db()
     assert flow.enabled is False
+
+
+# -- Trigger types --------------------------------------------------------------------------
+
+
+def trigger_type(page):
+    return page.get_by_role("combobox", name="Trigger", exact=True)
+
+
+def trigger_card(page):
+    return page.locator("section.trigger-card")
+
+
+def test_a_record_modified_flow_keeps_its_fields_and_condition(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/?table=18")
+    page.get_by_label("Flow name").fill("Customer blocked")
+    trigger_type(page).select_option(label="When a record is modified")
+    trigger = trigger_card(page)
+    expect(trigger.get_by_role("combobox", name="Table")).to_have_value("18")
+    fields = trigger.get_by_role("group", name="Only when these fields change")
+    fields.get_by_role("checkbox", name="Blocked", exact=True).check()
+
+    # A trigger condition, with the field from dynamic content.
+    trigger.get_by_role("button", name="+ Add a condition").click()
+    condition = trigger.get_by_role("textbox", name="Trigger condition 1")
+    expect(condition).to_be_focused()
+    condition.type("@equals(")
+    flyout = page.get_by_role("dialog", name="Add dynamic content")
+    # What the trigger carries: the record's fields, the change and the values before it.
+    expect(flyout.get_by_role("button", name="Changed fields", exact=True)).to_be_visible()
+    expect(flyout.get_by_role("button", name="Previous Blocked", exact=True)).to_be_visible()
+    pick(page, "Blocked")
+    condition.type(", 'all')")
+    expect(condition).to_have_value("@equals(triggerBody()?['blocked'], 'all')")
+
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    card(page, "Compose").get_by_label("Inputs").click()
+    pick(page, "Changed by")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+
+    flow = Flow.objects.get(name="Customer blocked")
+    definition = flow.current_version.definition
+    assert definition["trigger"] == {
+        "type": "record_modified",
+        "table": 18,
+        "fields": ["blocked"],
+        "conditions": ["@equals(triggerBody()?['blocked'], 'all')"],
+    }
+    assert definition["steps"][0]["inputs"] == {"value": "@{triggerBody()?['userName']}"}
+
+    page.reload()
+    expect(trigger_type(page)).to_have_value("record_modified")
+    trigger = trigger_card(page)
+    fields = trigger.get_by_role("group", name="Only when these fields change")
+    expect(fields.get_by_role("checkbox", name="Blocked", exact=True)).to_be_checked()
+    expect(fields.get_by_role("checkbox", name="City", exact=True)).not_to_be_checked()
+    expect(trigger.get_by_role("textbox", name="Trigger condition 1")).to_have_value(
+        "@equals(triggerBody()?['blocked'], 'all')"
+    )
+
+
+def test_switching_the_trigger_type_keeps_only_what_the_new_type_takes(page, company, sales):
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="Switching",
+        definition={
+            "schemaVersion": 1,
+            "trigger": {
+                "type": "record_modified",
+                "table": 18,
+                "fields": ["blocked"],
+                "conditions": ["@equals(triggerBody()?['city'], 'Berlin')"],
+            },
+            "steps": [],
+        },
+    )
+    log_in(page, "sales")
+    page.goto(f"/automate/flows/{flow.pk}/")
+    trigger = trigger_card(page)
+
+    # The redraw keeps the keyboard on the choice.
+    trigger_type(page).focus()
+    trigger_type(page).select_option(label="When a record is created")
+    expect(trigger_type(page)).to_be_focused()
+    expect(trigger.get_by_role("group", name="Only when these fields change")).to_have_count(0)
+    expect(trigger.get_by_role("textbox", name="Trigger condition 1")).to_have_value(
+        "@equals(triggerBody()?['city'], 'Berlin')"
+    )
+    assert page_definition(page)["trigger"] == {
+        "type": "record_created",
+        "table": 18,
+        "conditions": ["@equals(triggerBody()?['city'], 'Berlin')"],
+    }
+
+    # An instant flow has inputs, not trigger conditions.
+    trigger_type(page).select_option(label="For a selected record")
+    expect(trigger.get_by_role("group", name="Trigger conditions")).to_have_count(0)
+    expect(trigger.get_by_role("button", name="+ Add an input")).to_be_visible()
+    assert page_definition(page)["trigger"] == {
+        "type": "selected_record",
+        "table": 18,
+        "inputs": [],
+    }
+
+    trigger_type(page).select_option(label="When an HTTP request is received")
+    expect(trigger.get_by_role("combobox", name="Table")).to_have_count(0)
+    assert page_definition(page)["trigger"] == {"type": "http_request", "method": "POST"}
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 2.")).to_be_visible()
+    flow.refresh_from_db()
+    assert flow.trigger_type == "http_request"
+
+
+def test_a_recurrence_flow_runs_every_five_minutes(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/")
+    page.get_by_label("Flow name").fill("Every five minutes")
+    trigger_type(page).select_option(label="Recurrence")
+    trigger = trigger_card(page)
+    frequency = trigger.get_by_role("combobox", name="Frequency")
+    hours = trigger.get_by_role("group", name="At these hours")
+    days = trigger.get_by_role("group", name="On these days")
+
+    # Times of day and week days are offered only where the frequency has them.
+    frequency.select_option(label="Week")
+    days.get_by_role("checkbox", name="Friday").check()
+    hours.get_by_role("checkbox", name="17", exact=True).check()
+    trigger.get_by_role("textbox", name="At these minutes").fill("30, 0, 61")
+    expect(trigger.get_by_text("Minutes are whole numbers from 0 to 59")).to_be_visible()
+    trigger.get_by_role("textbox", name="At these minutes").fill("30, 0")
+    assert page_definition(page)["trigger"] == {
+        "type": "recurrence",
+        "frequency": "week",
+        "interval": 1,
+        "hours": [17],
+        "minutes": [0, 30],
+        "weekDays": ["Friday"],
+    }
+    frequency.select_option(label="Minute")
+    expect(hours).to_have_count(0)
+    expect(days).to_have_count(0)
+    expect(trigger.get_by_role("textbox", name="At these minutes")).to_have_count(0)
+
+    trigger.get_by_role("spinbutton", name="Interval").fill("5")
+    trigger.get_by_role("combobox", name="Time zone").fill("Europe/Berlin")
+    trigger.get_by_label("Start time").fill("2026-05-04T09:00")
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    card(page, "Compose").get_by_label("Inputs").click()
+    pick(page, "Scheduled time")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+
+    flow = Flow.objects.get(name="Every five minutes")
+    definition = flow.current_version.definition
+    assert definition["trigger"] == {
+        "type": "recurrence",
+        "frequency": "minute",
+        "interval": 5,
+        "timeZone": "Europe/Berlin",
+        "startTime": "2026-05-04T09:00",
+    }
+    assert definition["steps"][0]["inputs"] == {"value": "@{triggerBody()?['scheduledTime']}"}
+    assert flow.trigger_type == "recurrence"
+    expect(trigger_card(page).get_by_role("spinbutton", name="Interval")).to_have_value("5")
+
+
+def test_a_business_event_flow_reads_the_events_payload(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/")
+    page.get_by_label("Flow name").fill("Released orders")
+    trigger_type(page).select_option(label="When a business event occurs")
+    trigger = trigger_card(page)
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("[data-designer-errors]")).to_contain_text(
+        "Trigger: choose a business event from the catalogue."
+    )
+
+    event = trigger.get_by_role("combobox", name="Business event")
+    event.select_option(label="Sales order released")
+    expect(event).to_have_accessible_description(
+        re.compile("A sales order was released, from Open or by an approval.")
+    )
+    card(page, "Compose").get_by_label("Inputs").click()
+    flyout = page.get_by_role("dialog", name="Add dynamic content")
+    expect(flyout.get_by_role("button", name="Event time", exact=True)).to_be_visible()
+    pick(page, "salesOrderNumber")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+
+    definition = Flow.objects.get(name="Released orders").current_version.definition
+    assert definition["trigger"] == {"type": "business_event", "event": "salesOrderReleased"}
+    assert definition["steps"][0]["inputs"] == {"value": "@{triggerBody()?['salesOrderNumber']}"}
+
+
+def test_an_http_trigger_keeps_a_schema_that_does_not_parse(page, company, sales):
+    log_in(page, "sales")
+    page.goto("/automate/flows/new/")
+    page.get_by_label("Flow name").fill("Orders from the shop")
+    trigger_type(page).select_option(label="When an HTTP request is received")
+    trigger = trigger_card(page)
+    trigger.get_by_role("combobox", name="Method").select_option("PUT")
+    schema = trigger.get_by_role("textbox", name="Request Body JSON Schema")
+    schema.fill('{"type": "object", "properties": {')
+    expect(trigger.get_by_text(re.compile(r"^Not valid JSON"))).to_be_visible()
+    expect(schema).to_have_attribute("aria-invalid", "true")
+
+    # A redraw keeps what was typed, and Save says what is wrong.
+    add_step(page, page.get_by_role("button", name="+ New step").last, "compose", "Compose")
+    expect(schema).to_have_value('{"type": "object", "properties": {')
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("[data-designer-errors]")).to_contain_text(
+        "Trigger, Request Body JSON Schema: Not valid JSON"
+    )
+    assert not Flow.objects.exists()
+
+    # Power Automate's "Use sample payload to generate schema".
+    trigger.get_by_text("Use sample payload to generate schema").click()
+    trigger.get_by_role("textbox", name="Sample JSON payload").fill(
+        '{"orderNumber": "S-1", "lines": [{"quantity": 2}]}'
+    )
+    trigger.get_by_role("button", name="Generate the schema").click()
+    expect(schema).not_to_have_attribute("aria-invalid", "true")
+    trigger.get_by_role("checkbox", name="Require a signed request").check()
+    card(page, "Compose").get_by_label("Inputs").click()
+    pick(page, "orderNumber")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved as version 1.")).to_be_visible()
+
+    flow = Flow.objects.get(name="Orders from the shop")
+    definition = flow.current_version.definition
+    assert definition["trigger"] == {
+        "type": "http_request",
+        "method": "PUT",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "orderNumber": {"type": "string"},
+                "lines": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"quantity": {"type": "integer"}}},
+                },
+            },
+        },
+        "requireSignature": True,
+    }
+    assert definition["steps"][0]["inputs"] == {"value": "@{triggerBody()?['orderNumber']}"}
+    expect(
+        trigger_card(page).get_by_role("checkbox", name="Require a signed request")
+    ).to_be_checked()

@@ -53,6 +53,8 @@ const FlowDesigner = (function () {
     advancedConditions: new WeakSet(), // steps whose condition is edited as an expression
     badJson: new WeakMap(), // step -> Map of input name -> typed text that is not JSON
     badTitles: new WeakMap(), // step -> {text, problem}: a rename that was refused
+    badTrigger: new WeakMap(), // trigger -> Map of key -> {text, problem}: typed, not stored
+    timeZones: null, // the <datalist> of time zones, built once
     stepIds: new WeakMap(), // step -> a stable id, so focus survives a re-render and renames
     cards: new WeakMap(), // step -> its card, to focus after adding it
     fieldScopes: new WeakMap(), // input element -> {scope, param}: what dynamic content offers
@@ -195,15 +197,32 @@ const FlowDesigner = (function () {
     if (!isObject(definition.trigger)) {
       definition.trigger = { type: "selected_record", table: null, inputs: [] };
     }
-    if (definition.trigger.inputs === undefined) definition.trigger.inputs = [];
-    if (!Array.isArray(definition.trigger.inputs)) {
-      return { error: "The trigger's inputs are not a list." };
-    }
-    if (!definition.trigger.inputs.every(isObject)) {
-      return { error: "A trigger input is not an object." };
-    }
-    const problem = structureProblem(definition.steps, "Steps");
+    const problem =
+      triggerProblem(definition.trigger) || structureProblem(definition.steps, "Steps");
     return problem ? { error: problem } : { definition };
+  }
+
+  /** Why the designer cannot draw the trigger (then the code view edits it), or "". */
+  function triggerProblem(trigger) {
+    if (!triggerKind(trigger.type)) {
+      return `The trigger type ${JSON.stringify(trigger.type)} is unknown.`;
+    }
+    if (trigger.type === "selected_record") {
+      if (trigger.inputs === undefined) trigger.inputs = [];
+      if (!Array.isArray(trigger.inputs)) return "The trigger's inputs are not a list.";
+      if (!trigger.inputs.every(isObject)) return "A trigger input is not an object.";
+    }
+    for (const key of ["conditions", "fields", "hours", "minutes", "weekDays"]) {
+      const value = trigger[key];
+      if (value !== undefined && value !== null && !Array.isArray(value)) {
+        return `The trigger's ${key} are not a list.`;
+      }
+    }
+    const conditions = Array.isArray(trigger.conditions) ? trigger.conditions : [];
+    if (!conditions.every((condition) => typeof condition === "string")) {
+      return "A trigger condition is not text.";
+    }
+    return "";
   }
 
   function sync() {
@@ -267,8 +286,11 @@ const FlowDesigner = (function () {
     }
   }
 
-  function badge(connectorKey, fallbackName) {
-    const connector = state.connectors.get(connectorKey) || { name: fallbackName, color: "" };
+  function badge(connectorKey, fallbackName, fallbackColor) {
+    const connector = state.connectors.get(connectorKey) || {
+      name: fallbackName,
+      color: fallbackColor || "",
+    };
     const initials = connector.name
       .split(/\s+/)
       .map((word) => word[0])
@@ -290,46 +312,151 @@ const FlowDesigner = (function () {
 
   function renderTrigger() {
     const trigger = state.definition.trigger;
-    const kind = state.catalog.triggerTypes.find((type) => type.type === trigger.type);
-    const tableId = nextId();
-    const tableSelect = selectBox(
-      [
-        ["", "Choose a table"],
-        ...[...state.tables].map(([id, table]) => [String(id), `${table.name} (${id})`]),
-      ],
-      trigger.table === null || trigger.table === undefined ? "" : String(trigger.table),
-      { id: tableId, dataset: { key: "trigger-table" } },
-    );
-    tableSelect.addEventListener("change", () => {
-      trigger.table = tableSelect.value ? Number(tableSelect.value) : null;
-      sync();
-    });
+    const kind = triggerKind(trigger.type);
+    const body = el("div", { class: "step-body" }, renderTriggerType(trigger, kind));
+    if (trigger.type === "selected_record") {
+      body.append(renderTriggerTable(trigger), renderTriggerInputs(trigger));
+    } else if (state.catalog.recordTriggers.includes(trigger.type)) {
+      body.append(renderTriggerTable(trigger));
+      if (kind.keys.includes("fields")) body.append(renderTriggerFields(trigger));
+    } else if (trigger.type === "business_event") {
+      body.append(renderBusinessEvent(trigger));
+    } else if (trigger.type === "recurrence") {
+      body.append(...renderRecurrence(trigger));
+    } else if (trigger.type === "http_request") {
+      body.append(...renderHttpRequest(trigger));
+    }
+    if (kind.keys.includes("conditions")) body.append(renderTriggerConditions(trigger));
     return el(
       "section",
       { class: "step-card trigger-card", "aria-label": "Trigger" },
       el(
         "div",
         { class: "step-head" },
-        badge("business_central", "Business Central"),
+        badge(kind.connectorKey, kind.connector, kind.color),
         el(
           "div",
           { class: "step-heading" },
-          el("span", { class: "step-name" }, kind ? kind.title : `Unknown trigger ${trigger.type}`),
-          el("span", { class: "step-action" }, "Business Central · Trigger"),
+          el("span", { class: "step-name" }, kind.title),
+          el("span", { class: "step-action" }, `${kind.connector} · Trigger`),
         ),
       ),
-      el(
-        "div",
-        { class: "step-body" },
+      body,
+    );
+  }
+
+  function triggerKind(type) {
+    return state.catalog.triggerTypes.find((kind) => kind.type === type);
+  }
+
+  /** A select with <optgroup>s: ``groups`` is [[label, [[value, text], ...]], ...]. */
+  function groupedSelect(first, groups, value, props) {
+    const select = el(
+      "select",
+      props,
+      first.map(([optionValue, text]) => el("option", { value: optionValue }, text)),
+      groups.map(([label, options]) =>
         el(
-          "div",
-          { class: "field designer-field" },
-          el("label", { for: tableId, class: "field-label" }, "Table", requiredMark()),
-          tableSelect,
+          "optgroup",
+          { label },
+          options.map(([optionValue, text]) => el("option", { value: optionValue }, text)),
         ),
-        renderTriggerInputs(trigger),
       ),
     );
+    select.value = value;
+    return select;
+  }
+
+  function groupBy(items, keyOf) {
+    const groups = new Map();
+    for (const item of items) {
+      const key = keyOf(item);
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(item);
+    }
+    return [...groups];
+  }
+
+  /** A labelled field of the trigger card. */
+  function triggerField({ id, label, control, help, error, required, param }) {
+    return el(
+      "div",
+      { class: "field designer-field", dataset: param ? { param } : null },
+      el("label", { for: id, class: "field-label" }, label, required ? requiredMark() : null),
+      control,
+      help,
+      error,
+    );
+  }
+
+  function helpText(id, text) {
+    return el("p", { class: "field-help", id }, text);
+  }
+
+  /** Power Automate's "Choose your flow's trigger", as a select grouped by kind of flow. */
+  function renderTriggerType(trigger, kind) {
+    const id = nextId();
+    const described = nextId();
+    const select = groupedSelect(
+      [],
+      groupBy(state.catalog.triggerTypes, (type) => type.group).map(([group, types]) => [
+        group,
+        types.map((type) => [type.type, type.title]),
+      ]),
+      trigger.type,
+      { id, "aria-describedby": described, dataset: { key: "trigger-type" } },
+    );
+    select.addEventListener("change", () => changeTriggerType(select.value));
+    return triggerField({
+      id,
+      label: "Trigger",
+      control: select,
+      help: helpText(described, kind.description),
+      param: "type",
+    });
+  }
+
+  /** A new trigger of ``type``: what the old one holds that the new type allows (its table,
+      its conditions) stays, the rest goes, so the saved trigger has no keys it may not. */
+  function changeTriggerType(type) {
+    const old = state.definition.trigger;
+    if (type === old.type) return;
+    const kind = triggerKind(type);
+    const trigger = { type };
+    for (const key of kind.keys) {
+      if (old[key] !== undefined) trigger[key] = old[key];
+    }
+    if (kind.keys.includes("table") && trigger.table === undefined) trigger.table = null;
+    if (type === "selected_record" && !Array.isArray(trigger.inputs)) trigger.inputs = [];
+    if (type === "recurrence") {
+      if (trigger.frequency === undefined) trigger.frequency = "day";
+      if (trigger.interval === undefined) trigger.interval = 1;
+    }
+    if (type === "http_request" && trigger.method === undefined) trigger.method = "POST";
+    state.definition.trigger = trigger;
+    render();
+  }
+
+  function renderTriggerTable(trigger) {
+    const id = nextId();
+    const select = selectBox(
+      [
+        ["", "Choose a table"],
+        ...[...state.tables].map(([tableId, table]) => [
+          String(tableId),
+          `${table.name} (${tableId})`,
+        ]),
+      ],
+      trigger.table === null || trigger.table === undefined ? "" : String(trigger.table),
+      { id, dataset: { key: "trigger-table" } },
+    );
+    select.addEventListener("change", () => {
+      trigger.table = select.value ? Number(select.value) : null;
+      // The chosen fields are the old table's.
+      delete trigger.fields;
+      render();
+    });
+    return triggerField({ id, label: "Table", control: select, required: true, param: "table" });
   }
 
   function renderTriggerInputs(trigger) {
@@ -411,6 +538,598 @@ const FlowDesigner = (function () {
           render();
         },
         { "aria-label": `Remove input ${item.label || item.name || index + 1}` },
+      ),
+    );
+  }
+
+  // -- Trigger fields per type ----------------------------------------------------------------
+
+  function badTriggerTexts(trigger) {
+    if (!state.badTrigger.has(trigger)) state.badTrigger.set(trigger, new Map());
+    return state.badTrigger.get(trigger);
+  }
+
+  /** Keep text the trigger cannot hold yet (``problem`` says why, "" when it is fine), so a
+      redraw shows what was typed rather than the last value that was good. */
+  function markTriggerText(trigger, name, label, text, problem, control, error) {
+    const texts = badTriggerTexts(trigger);
+    if (problem) texts.set(name, { text, problem, label });
+    else texts.delete(name);
+    error.textContent = problem;
+    error.hidden = !problem;
+    if (problem) control.setAttribute("aria-invalid", "true");
+    else control.removeAttribute("aria-invalid");
+  }
+
+  /** Store what is typed in ``control`` (the field ``label``) as ``trigger[name]``, read by
+      ``parse``: {value} (undefined removes the key) or {problem}. */
+  function parsedTriggerInput(trigger, name, label, control, error, parse) {
+    const bad = badTriggerTexts(trigger).get(name);
+    if (bad) {
+      control.value = bad.text;
+      markTriggerText(trigger, name, label, bad.text, bad.problem, control, error);
+    }
+    control.addEventListener("input", () => {
+      const parsed = parse(control.value);
+      markTriggerText(trigger, name, label, control.value, parsed.problem || "", control, error);
+      if (parsed.problem) return;
+      if (parsed.value === undefined) delete trigger[name];
+      else trigger[name] = parsed.value;
+      sync();
+    });
+  }
+
+  function errorText(id) {
+    return el("p", { class: "field-error", id, hidden: true, role: "status" });
+  }
+
+  function checkBox(label, checked, key, onchange) {
+    const box = el("input", { type: "checkbox", checked, dataset: { key } });
+    box.addEventListener("change", () => onchange(box.checked));
+    return el("label", { class: "check" }, box, ` ${label}`);
+  }
+
+  /** A list of choices as check boxes, in a fieldset named by its legend. */
+  function checkGroup(legend, options, chosen, keyPrefix, onchange, { help, className } = {}) {
+    const helpId = help ? nextId() : null;
+    return el(
+      "fieldset",
+      {
+        class: ["field designer-field trigger-choices", className].filter(Boolean).join(" "),
+        "aria-describedby": helpId,
+      },
+      el("legend", { class: "field-label" }, legend),
+      el(
+        "div",
+        { class: "trigger-choice-list" },
+        options.map(([value, text]) =>
+          checkBox(text, chosen.includes(value), `${keyPrefix}-${value}`, (checked) =>
+            onchange(value, checked),
+          ),
+        ),
+      ),
+      help ? helpText(helpId, help) : null,
+    );
+  }
+
+  /** "Only when these fields change": the table's fields; none means any field. */
+  function renderTriggerFields(trigger) {
+    const table = state.tables.get(trigger.table);
+    const chosen = Array.isArray(trigger.fields) ? [...trigger.fields] : [];
+    if (!table) {
+      return el(
+        "fieldset",
+        { class: "field designer-field trigger-choices" },
+        el("legend", { class: "field-label" }, "Only when these fields change"),
+        el("p", { class: "field-help" }, "Choose a table first."),
+      );
+    }
+    const labels = table.fields.map((field) => field.label);
+    const options = table.fields.map((field) => [
+      field.name,
+      // Two fields with one caption are told apart by their API names.
+      labels.indexOf(field.label) === labels.lastIndexOf(field.label)
+        ? field.label
+        : `${field.label} (${field.name})`,
+    ]);
+    // A field the table no longer has stays listed, so it can be unticked.
+    for (const name of chosen) {
+      if (!options.some(([option]) => option === name)) {
+        options.push([name, `Unknown field ${name}`]);
+      }
+    }
+    return checkGroup(
+      "Only when these fields change",
+      options,
+      chosen,
+      "trigger-field",
+      (name, checked) => {
+        const names = new Set(Array.isArray(trigger.fields) ? trigger.fields : []);
+        if (checked) names.add(name);
+        else names.delete(name);
+        const ordered = options.map(([option]) => option).filter((option) => names.has(option));
+        if (ordered.length) trigger.fields = ordered;
+        else delete trigger.fields;
+        sync();
+      },
+      {
+        help: "Leave them all unticked to start the flow when any field changes.",
+        className: "trigger-fields",
+      },
+    );
+  }
+
+  function renderBusinessEvent(trigger) {
+    const id = nextId();
+    const described = nextId();
+    const events = state.catalog.businessEvents;
+    const chosen = events.find((event) => event.key === trigger.event);
+    const first = [["", "Choose a business event"]];
+    if (trigger.event && !chosen) {
+      first.push([String(trigger.event), `Unknown event ${trigger.event}`]);
+    }
+    const select = groupedSelect(
+      first,
+      groupBy(events, (event) => event.category).map(([category, items]) => [
+        category,
+        items.map((event) => [event.key, event.name]),
+      ]),
+      trigger.event === undefined || trigger.event === null ? "" : String(trigger.event),
+      { id, "aria-describedby": described, dataset: { key: "trigger-event" } },
+    );
+    select.addEventListener("change", () => {
+      if (select.value) trigger.event = select.value;
+      else delete trigger.event;
+      render();
+    });
+    const help = chosen
+      ? el(
+          "div",
+          { id: described, class: "event-description" },
+          el("p", { class: "field-help" }, chosen.description),
+          el(
+            "p",
+            { class: "field-help" },
+            `Holds ${chosen.payload.map((field) => field.name).join(", ")}.`,
+          ),
+        )
+      : helpText(described, "Choose an event to see what it holds.");
+    return triggerField({
+      id,
+      label: "Business event",
+      control: select,
+      help,
+      required: true,
+      param: "event",
+    });
+  }
+
+  function frequencyOption(value) {
+    return state.catalog.recurrence.frequencies.find((option) => option.value === value);
+  }
+
+  function renderRecurrence(trigger) {
+    const options = state.catalog.recurrence;
+    const frequency = frequencyOption(trigger.frequency);
+    const parts = [
+      el(
+        "div",
+        { class: "recurrence-every" },
+        renderInterval(trigger, options.maxInterval),
+        renderFrequency(trigger),
+      ),
+      renderTimeZone(trigger),
+      renderStartTime(trigger),
+    ];
+    if (frequency && frequency.times) {
+      const hours = Array.isArray(trigger.hours) ? trigger.hours : [];
+      parts.push(
+        checkGroup(
+          "At these hours",
+          Array.from({ length: 24 }, (_, hour) => [hour, String(hour)]),
+          hours,
+          "trigger-hour",
+          (hour, checked) => setNumbers(trigger, "hours", hour, checked),
+          { help: "None ticked: the hour of the start time.", className: "trigger-hours" },
+        ),
+        renderMinutes(trigger),
+      );
+    }
+    if (frequency && frequency.weekDays) {
+      parts.push(
+        checkGroup(
+          "On these days",
+          options.weekDays.map((day) => [day, day]),
+          Array.isArray(trigger.weekDays) ? trigger.weekDays : [],
+          "trigger-day",
+          (day, checked) => {
+            const days = new Set(Array.isArray(trigger.weekDays) ? trigger.weekDays : []);
+            if (checked) days.add(day);
+            else days.delete(day);
+            const ordered = options.weekDays.filter((name) => days.has(name));
+            if (ordered.length) trigger.weekDays = ordered;
+            else delete trigger.weekDays;
+            sync();
+          },
+          { help: "None ticked: the day of the start time." },
+        ),
+      );
+    }
+    return parts;
+  }
+
+  function setNumbers(trigger, name, number, checked) {
+    const numbers = new Set(Array.isArray(trigger[name]) ? trigger[name] : []);
+    if (checked) numbers.add(number);
+    else numbers.delete(number);
+    if (numbers.size) trigger[name] = [...numbers].sort((a, b) => a - b);
+    else delete trigger[name];
+    sync();
+  }
+
+  function renderInterval(trigger, max) {
+    const id = nextId();
+    const errorId = nextId();
+    const input = el("input", {
+      type: "number",
+      id,
+      min: "1",
+      max: String(max),
+      step: "1",
+      value: trigger.interval === undefined ? "" : String(trigger.interval),
+      "aria-describedby": errorId,
+      dataset: { key: "trigger-interval" },
+    });
+    const error = errorText(errorId);
+    parsedTriggerInput(trigger, "interval", "Interval", input, error, (text) => {
+      const number = Number(text.trim());
+      return /^\d+$/.test(text.trim()) && number >= 1 && number <= max
+        ? { value: number }
+        : { problem: `The interval is a whole number from 1 to ${max}.` };
+    });
+    return triggerField({ id, label: "Interval", control: input, error, required: true });
+  }
+
+  function renderFrequency(trigger) {
+    const id = nextId();
+    const select = selectBox(
+      [
+        ...(frequencyOption(trigger.frequency) ? [] : [["", "Choose a frequency"]]),
+        ...state.catalog.recurrence.frequencies.map((option) => [option.value, option.label]),
+      ],
+      frequencyOption(trigger.frequency) ? trigger.frequency : "",
+      { id, dataset: { key: "trigger-frequency" } },
+    );
+    select.addEventListener("change", () => {
+      const option = frequencyOption(select.value);
+      if (!option) return;
+      trigger.frequency = option.value;
+      // Times of day and week days only where the frequency has them; the server refuses
+      // them elsewhere.
+      const dropped = [
+        ...(option.times ? [] : ["hours", "minutes"]),
+        ...(option.weekDays ? [] : ["weekDays"]),
+      ];
+      for (const name of dropped) {
+        delete trigger[name];
+        badTriggerTexts(trigger).delete(name);
+      }
+      render();
+    });
+    return triggerField({ id, label: "Frequency", control: select, required: true });
+  }
+
+  function timeZoneList() {
+    // Built once: several hundred options are not redrawn with every change.
+    if (!state.timeZones) {
+      state.timeZones = el(
+        "datalist",
+        { id: "designer-time-zones" },
+        state.catalog.recurrence.timeZones.map((zone) => el("option", { value: zone })),
+      );
+    }
+    return state.timeZones;
+  }
+
+  function renderTimeZone(trigger) {
+    const id = nextId();
+    const helpId = nextId();
+    const errorId = nextId();
+    const fallback = state.catalog.recurrence.defaultTimeZone;
+    const input = el("input", {
+      type: "text",
+      id,
+      list: "designer-time-zones",
+      value: typeof trigger.timeZone === "string" ? trigger.timeZone : "",
+      placeholder: fallback,
+      autocomplete: "off",
+      spellcheck: "false",
+      "aria-describedby": `${helpId} ${errorId}`,
+      dataset: { key: "trigger-time-zone" },
+    });
+    const error = errorText(errorId);
+    parsedTriggerInput(trigger, "timeZone", "Time zone", input, error, (text) => ({
+      value: text.trim() || undefined,
+    }));
+    return triggerField({
+      id,
+      label: "Time zone",
+      control: input,
+      help: el(
+        "div",
+        {},
+        helpText(helpId, `An IANA name such as Europe/Berlin; ${fallback} when empty.`),
+        timeZoneList(),
+      ),
+      error,
+    });
+  }
+
+  function renderStartTime(trigger) {
+    const id = nextId();
+    const helpId = nextId();
+    const value = typeof trigger.startTime === "string" ? trigger.startTime : "";
+    const input = el("input", {
+      type: "datetime-local",
+      id,
+      value,
+      // Seconds are shown only when the start time has them.
+      step: /T\d\d:\d\d:\d\d/.test(value) ? "1" : null,
+      "aria-describedby": helpId,
+      dataset: { key: "trigger-start-time" },
+    });
+    const error = errorText(nextId());
+    parsedTriggerInput(trigger, "startTime", "Start time", input, error, (text) => ({
+      value: text || undefined,
+    }));
+    return triggerField({
+      id,
+      label: "Start time",
+      control: input,
+      help: helpText(
+        helpId,
+        "In the time zone above: the first run, and what the interval counts from " +
+          "(midnight when empty).",
+      ),
+      error,
+    });
+  }
+
+  function renderMinutes(trigger) {
+    const id = nextId();
+    const helpId = nextId();
+    const errorId = nextId();
+    const input = el("input", {
+      type: "text",
+      id,
+      value: Array.isArray(trigger.minutes) ? trigger.minutes.join(", ") : "",
+      placeholder: "e.g. 0, 30",
+      inputmode: "numeric",
+      autocomplete: "off",
+      "aria-describedby": `${helpId} ${errorId}`,
+      dataset: { key: "trigger-minutes" },
+    });
+    const error = errorText(errorId);
+    parsedTriggerInput(trigger, "minutes", "At these minutes", input, error, (text) => {
+      const parts = text.split(/[\s,;]+/).filter(Boolean);
+      if (!parts.every((part) => /^\d{1,2}$/.test(part) && Number(part) <= 59)) {
+        return { problem: "Minutes are whole numbers from 0 to 59, separated by commas." };
+      }
+      const minutes = [...new Set(parts.map(Number))].sort((a, b) => a - b);
+      return { value: minutes.length ? minutes : undefined };
+    });
+    return triggerField({
+      id,
+      label: "At these minutes",
+      control: input,
+      help: helpText(
+        helpId,
+        "Minutes of the hour, e.g. 0, 30. Empty: the minute of the start time.",
+      ),
+      error,
+    });
+  }
+
+  function renderHttpRequest(trigger) {
+    const methodId = nextId();
+    const method = selectBox(
+      state.catalog.httpMethods.map((name) => [name, name]),
+      trigger.method || "POST",
+      { id: methodId, dataset: { key: "trigger-method" } },
+    );
+    method.addEventListener("change", () => {
+      trigger.method = method.value;
+      sync();
+    });
+    const signed = el("input", {
+      type: "checkbox",
+      id: nextId(),
+      checked: trigger.requireSignature === true,
+      "aria-describedby": `${methodId}-signed-help`,
+      dataset: { key: "trigger-require-signature" },
+      onchange: () => {
+        if (signed.checked) trigger.requireSignature = true;
+        else delete trigger.requireSignature;
+        sync();
+      },
+    });
+    return [
+      triggerField({ id: methodId, label: "Method", control: method, param: "method" }),
+      renderSchema(trigger),
+      el(
+        "div",
+        { class: "field designer-field", dataset: { param: "requireSignature" } },
+        el("label", { class: "check" }, signed, " Require a signed request"),
+        helpText(
+          `${methodId}-signed-help`,
+          "Callers send X-Bcsite-Timestamp and X-Bcsite-Signature: sha256=<HMAC-SHA256 of " +
+            "timestamp.body under the flow's signing secret>; anything else is refused.",
+        ),
+      ),
+    ];
+  }
+
+  function renderSchema(trigger) {
+    const id = nextId();
+    const helpId = nextId();
+    const errorId = nextId();
+    const area = el("textarea", {
+      id,
+      rows: "6",
+      spellcheck: "false",
+      placeholder: '{"type": "object", "properties": {"number": {"type": "string"}}}',
+      "aria-describedby": `${helpId} ${errorId}`,
+      dataset: { key: "trigger-schema" },
+    });
+    area.value = trigger.schema === undefined ? "" : JSON.stringify(trigger.schema, null, 2);
+    const error = errorText(errorId);
+    parsedTriggerInput(trigger, "schema", "Request Body JSON Schema", area, error, (text) => {
+      if (!text.trim()) return { value: undefined };
+      let schema;
+      try {
+        schema = JSON.parse(text);
+      } catch (problem) {
+        return { problem: `Not valid JSON (${problem.message}).` };
+      }
+      return isObject(schema)
+        ? { value: schema }
+        : { problem: "A schema is a JSON object: {...}." };
+    });
+    const field = triggerField({
+      id,
+      label: "Request Body JSON Schema",
+      control: area,
+      help: helpText(
+        helpId,
+        "Optional. A request whose body does not match it is refused; its properties " +
+          "are offered as dynamic content.",
+      ),
+      error,
+      param: "schema",
+    });
+    field.append(renderSamplePayload(trigger));
+    return field;
+  }
+
+  /** Power Automate's "Use sample payload to generate schema". */
+  function renderSamplePayload(trigger) {
+    const id = nextId();
+    const errorId = nextId();
+    const area = el("textarea", {
+      id,
+      rows: "4",
+      spellcheck: "false",
+      "aria-describedby": errorId,
+      dataset: { key: "trigger-sample" },
+    });
+    const error = errorText(errorId);
+    const generate = () => {
+      let sample;
+      try {
+        sample = JSON.parse(area.value);
+      } catch (problem) {
+        error.textContent = `Not valid JSON (${problem.message}).`;
+        error.hidden = false;
+        area.setAttribute("aria-invalid", "true");
+        return;
+      }
+      trigger.schema = schemaFor(sample);
+      badTriggerTexts(trigger).delete("schema");
+      render();
+    };
+    return el(
+      "details",
+      { class: "sample-payload" },
+      el("summary", {}, "Use sample payload to generate schema"),
+      el(
+        "div",
+        { class: "field designer-field" },
+        el("label", { for: id, class: "field-label" }, "Sample JSON payload"),
+        area,
+        error,
+        button("Generate the schema", generate),
+      ),
+    );
+  }
+
+  /** A JSON Schema that ``value`` satisfies: types and properties, nothing required. */
+  function schemaFor(value) {
+    if (Array.isArray(value)) {
+      return value.length ? { type: "array", items: schemaFor(value[0]) } : { type: "array" };
+    }
+    if (isObject(value)) {
+      return {
+        type: "object",
+        properties: Object.fromEntries(
+          Object.entries(value).map(([key, item]) => [key, schemaFor(item)]),
+        ),
+      };
+    }
+    if (value === null) return {};
+    if (typeof value === "number") return { type: Number.isInteger(value) ? "integer" : "number" };
+    return { type: typeof value };
+  }
+
+  /** Power Automate's trigger conditions: expressions that must all be true. */
+  function renderTriggerConditions(trigger) {
+    const conditions = Array.isArray(trigger.conditions) ? trigger.conditions : [];
+    const max = state.catalog.maxTriggerConditions;
+    const helpId = nextId();
+    // Conditions read the trigger, nothing else: no step has run yet.
+    const scope = { visible: () => [], loops: [] };
+    const param = { name: "conditions", type: "text", typed: true };
+    const rows = conditions.map((condition, index) => {
+      const input = el("input", {
+        type: "text",
+        class: "trigger-condition-input",
+        value: condition,
+        placeholder: "@equals(triggerBody()?['blocked'], 'All')",
+        autocomplete: "off",
+        spellcheck: "false",
+        "aria-label": `Trigger condition ${index + 1}`,
+        "aria-describedby": helpId,
+        dataset: { key: `trigger-condition-${index}` },
+        oninput: () => {
+          trigger.conditions[index] = input.value;
+          sync();
+        },
+      });
+      state.fieldScopes.set(input, { scope, param });
+      return el(
+        "div",
+        { class: "field designer-field trigger-condition" },
+        input,
+        button(
+          "Remove",
+          () => {
+            trigger.conditions.splice(index, 1);
+            if (!trigger.conditions.length) delete trigger.conditions;
+            render();
+          },
+          { "aria-label": `Remove trigger condition ${index + 1}` },
+        ),
+      );
+    });
+    return el(
+      "fieldset",
+      { class: "trigger-inputs trigger-conditions", "aria-describedby": helpId },
+      el("legend", {}, "Trigger conditions"),
+      helpText(
+        helpId,
+        "The flow starts only when every condition is true; otherwise the event is skipped. " +
+          "Each is an expression that starts with @ and reads the trigger.",
+      ),
+      rows,
+      button(
+        "+ Add a condition",
+        () => {
+          if (!Array.isArray(trigger.conditions)) trigger.conditions = [];
+          trigger.conditions.push("");
+          render();
+          const inputs = state.root.querySelectorAll(".trigger-condition-input");
+          inputs[inputs.length - 1].focus();
+        },
+        { disabled: conditions.length >= max, "aria-describedby": helpId },
       ),
     );
   }
@@ -1408,25 +2127,57 @@ const FlowDesigner = (function () {
     return groups;
   }
 
+  /** What ``triggerBody()`` holds: what the trigger's choice brings (the table's fields, the
+      event's payload, the schema's properties), then what every trigger of its type holds. */
   function triggerGroup() {
     const trigger = state.definition.trigger;
-    const table = state.tables.get(trigger.table);
-    const kind = state.catalog.triggerTypes.find((type) => type.type === trigger.type);
-    const fields = (table ? table.fields : []).concat(
-      state.catalog.triggerFields[trigger.type] || [],
-    );
-    const inputs = trigger.inputs.filter((item) => item.name);
-    return {
-      title: kind ? kind.title : "Trigger",
-      items: fields
-        .map((field) => ({ label: field.label, expression: `triggerBody()?['${field.name}']` }))
-        .concat(
-          inputs.map((item) => ({
-            label: item.label || item.name,
-            expression: `triggerBody()?['inputs']?['${item.name}']`,
-          })),
-        ),
-    };
+    const kind = triggerKind(trigger.type);
+    const table = kind.keys.includes("table") ? state.tables.get(trigger.table) : null;
+    const event =
+      kind.keys.includes("event") &&
+      state.catalog.businessEvents.find((candidate) => candidate.key === trigger.event);
+    const fields = [
+      ...(table ? table.fields : []),
+      ...(event ? event.payload : []),
+      ...(kind.keys.includes("schema") ? schemaFields(trigger.schema) : []),
+      ...(state.catalog.triggerFields[trigger.type] || []),
+    ];
+    const items = fields.map((field) => ({
+      label: field.label,
+      expression: field.expression || `triggerBody()?['${quoted(field.name)}']`,
+    }));
+    // The values before the change, of the fields the flow waits for.
+    if (table && Array.isArray(trigger.fields)) {
+      for (const field of table.fields.filter((f) => trigger.fields.includes(f.name))) {
+        items.push({
+          label: `Previous ${field.label}`,
+          expression: `triggerBody()?['previous']?['${quoted(field.name)}']`,
+        });
+      }
+    }
+    const inputs = Array.isArray(trigger.inputs) ? trigger.inputs.filter((item) => item.name) : [];
+    for (const item of inputs) {
+      items.push({
+        label: item.label || item.name,
+        expression: `triggerBody()?['inputs']?['${item.name}']`,
+      });
+    }
+    return { title: kind.title, items };
+  }
+
+  /** The top-level properties of a JSON Schema, as fields. */
+  function schemaFields(schema) {
+    if (!isObject(schema) || !isObject(schema.properties)) return [];
+    return Object.entries(schema.properties).map(([name, property]) => ({
+      name,
+      label: isObject(property) && typeof property.title === "string" ? property.title : name,
+      type: isObject(property) ? property.type : undefined,
+    }));
+  }
+
+  /** ``text`` inside a '...' of an expression. */
+  function quoted(text) {
+    return String(text).replace(/'/g, "''");
   }
 
   /** The fields of the record a step returns: its table's, when it names one. */
@@ -1678,20 +2429,7 @@ const FlowDesigner = (function () {
     const errors = [];
     const flowName = state.form.querySelector("[name=name]");
     if (!flowName.value.trim()) errors.push("Give the flow a name.");
-    const trigger = state.definition.trigger;
-    if (!state.tables.has(trigger.table))
-      errors.push("Trigger: choose the table the flow runs on.");
-    const inputNames = new Set();
-    trigger.inputs.forEach((item, index) => {
-      if (!NAME_PATTERN.test(item.name || "")) {
-        errors.push(
-          `Trigger input ${index + 1}: the name must start with a letter and hold only letters, digits and _.`,
-        );
-      } else if (inputNames.has(item.name)) {
-        errors.push(`Trigger input ${item.name} is defined twice.`);
-      }
-      inputNames.add(item.name);
-    });
+    errors.push(...triggerErrors(state.definition.trigger));
     const names = new Set();
     for (const step of allSteps()) {
       const where = stepTitle(step) || "A step";
@@ -1715,6 +2453,55 @@ const FlowDesigner = (function () {
       if (refused)
         errors.push(`${where}: the new name ${refused.text} is refused: ${refused.problem}`);
     }
+    return errors;
+  }
+
+  /** The trigger's problems the server would refuse, in its words where it has them. */
+  function triggerErrors(trigger) {
+    const kind = triggerKind(trigger.type);
+    const errors = [];
+    const unknown = Object.keys(trigger).filter(
+      (key) => key !== "type" && !kind.keys.includes(key),
+    );
+    if (unknown.length) {
+      errors.push(`Trigger: unknown keys ${unknown.join(", ")}; remove them in the code view.`);
+    }
+    if (trigger.type === "selected_record" && !state.tables.has(trigger.table)) {
+      errors.push("Trigger: choose the table the flow runs on.");
+    } else if (kind.keys.includes("table") && !state.tables.has(trigger.table)) {
+      errors.push("Trigger: choose the table whose records start the flow.");
+    }
+    if (
+      kind.keys.includes("event") &&
+      !state.catalog.businessEvents.some((event) => event.key === trigger.event)
+    ) {
+      errors.push("Trigger: choose a business event from the catalogue.");
+    }
+    if (trigger.type === "recurrence" && !frequencyOption(trigger.frequency)) {
+      errors.push("Recurrence: choose a frequency.");
+    }
+    for (const { label, problem } of badTriggerTexts(trigger).values()) {
+      errors.push(`Trigger, ${label}: ${problem}`);
+    }
+    (Array.isArray(trigger.conditions) ? trigger.conditions : []).forEach((condition, index) => {
+      if (!condition.trim().startsWith("@")) {
+        errors.push(
+          `Trigger condition ${index + 1} must be an expression that starts with @; ` +
+            "remove it if it is not needed.",
+        );
+      }
+    });
+    const inputNames = new Set();
+    (Array.isArray(trigger.inputs) ? trigger.inputs : []).forEach((item, index) => {
+      if (!NAME_PATTERN.test(item.name || "")) {
+        errors.push(
+          `Trigger input ${index + 1}: the name must start with a letter and hold only letters, digits and _.`,
+        );
+      } else if (inputNames.has(item.name)) {
+        errors.push(`Trigger input ${item.name} is defined twice.`);
+      }
+      inputNames.add(item.name);
+    });
     return errors;
   }
 

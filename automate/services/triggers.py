@@ -1,0 +1,340 @@
+"""Automated and scheduled flows: from an event to a run, never lost and never twice.
+
+1. **Outbox.** A record change or a business event writes one ``TriggerEvent`` per flow
+   it starts, in the transaction of the change: the change and its events commit or roll
+   back together.
+2. **Dispatch.** After the commit, the transaction's events go to a worker in batches.
+3. **Delivery.** A worker locks each pending event, checks that the flow may still start
+   (on, its owner may use Power Automate, its trigger conditions hold) and queues the run,
+   whose idempotency key is the event's: at most one run per (flow, event). An event that
+   does not start a run is marked skipped with the reason.
+4. **Sweeper.** The tick delivers again what a crash or a broker outage left pending.
+
+Recurrences are fired by the tick: each slot is an event whose key names the flow and
+the slot, so two tickers at once write it once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from automate.access import automate_refusal
+from automate.definition import RECORD_TRIGGERS
+from automate.expressions import ExpressionContext, ExpressionError, render
+from automate.models import Flow, TriggerEvent
+from automate.recurrence import latest_slot, next_slot
+from automate.services.runs import flow_run_start
+from bcsite.events import RaisedBusinessEvent, RecordEvent, events
+from bcsite.registry import Table
+
+log = logging.getLogger(__name__)
+
+DELIVERY_BATCH = 200
+SWEEP_LIMIT = 5000
+RECURRENCE_LIMIT = 500
+
+
+# -- Writing the outbox ---------------------------------------------------------------------
+
+
+def _record_flows(table: Table, company_id: int, kinds: tuple[str, ...]):
+    return Flow.objects.filter(
+        company_id=company_id, trigger_type__in=kinds, table_id=table.id, enabled=True
+    )
+
+
+def _wants_records(table: Table, company_id: int) -> bool:
+    return _record_flows(table, company_id, RECORD_TRIGGERS).exists()
+
+
+def _on_record_event(event: RecordEvent) -> None:
+    kind = f"record_{event.kind}"
+    flows = _record_flows(event.table, event.company_id, (kind,)).select_related(
+        "current_version", "company"
+    )
+    created = []
+    for flow in flows:
+        if flow.current_version is None:
+            continue
+        trigger = flow.current_version.definition["trigger"]
+        wanted = trigger.get("fields") or []
+        if event.kind == "modified" and wanted and not set(wanted) & set(event.changed):
+            continue
+        body = {
+            **event.values,
+            "tableId": event.table.id,
+            "tableName": event.table.name,
+            "recordId": str(event.values.get("id") or ""),
+            "recordUrl": event.table.record_url(event.record) or "",
+            "companyId": str(flow.company.system_id),
+            "companyName": flow.company.name,
+            "changeType": event.kind,
+            "userName": event.user.get_username() if event.user is not None else "",
+        }
+        if event.kind == "modified":
+            body["changedFields"] = list(event.changed)
+            body["previous"] = event.previous
+        number = event.values.get("number") or event.values.get("id") or ""
+        created.append(
+            _outbox(
+                flow,
+                kind,
+                summary=f"{event.table.name} {number} {event.kind}".replace("  ", " "),
+                body=body,
+            )
+        )
+    _dispatch_on_commit(created)
+
+
+def _on_business_event(raised: RaisedBusinessEvent) -> None:
+    flows = Flow.objects.filter(
+        company_id=raised.company_id,
+        trigger_type="business_event",
+        trigger_event=raised.event.key,
+        enabled=True,
+    ).select_related("company")
+    created = []
+    for flow in flows:
+        body = {
+            **raised.payload,
+            "eventName": raised.event.key,
+            "eventTime": raised.time.isoformat(),
+            "companyId": str(flow.company.system_id),
+            "companyName": flow.company.name,
+        }
+        number = next(
+            (raised.payload[k] for k in raised.payload if k.endswith("Number")),
+            "",
+        )
+        created.append(
+            _outbox(
+                flow,
+                "business_event",
+                summary=f"{raised.event.name} {number or ''}".strip(),
+                body=body,
+            )
+        )
+    _dispatch_on_commit(created)
+
+
+def _outbox(
+    flow: Flow, kind: str, *, summary: str, body: dict, headers=None, key: str = ""
+) -> TriggerEvent:
+    now = timezone.now()
+    return TriggerEvent.objects.create(
+        flow=flow,
+        company_id=flow.company_id,
+        key=key or f"{kind}:{flow.pk}:{uuid.uuid4()}",
+        trigger_type=kind,
+        summary=summary[:250],
+        trigger_data={"body": body, "headers": headers or {}},
+        created_at=now,
+        redeliver_at=now + datetime.timedelta(seconds=settings.AUTOMATE_REDISPATCH_AFTER),
+    )
+
+
+def connect() -> None:
+    """Listen to record and business events (``AutomateConfig.ready``)."""
+    events.listen_to_records(_on_record_event, interested=_wants_records)
+    events.listen_to_business_events(_on_business_event)
+
+
+# -- Dispatch -------------------------------------------------------------------------------
+
+
+class _Batch:
+    """The events a transaction wrote, dispatched together once it commits."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        trigger_events_dispatch(self.ids)
+
+
+def _dispatch_on_commit(created: list[TriggerEvent]) -> None:
+    if not created:
+        return
+    conn = transaction.get_connection()
+    batch = getattr(conn, "_automate_outbox_batch", None)
+    # A batch whose commit hook a rollback discarded is not reused: its transaction is gone.
+    if batch is None or batch.sent or not any(hook[1] is batch for hook in conn.run_on_commit):
+        batch = _Batch()
+        conn._automate_outbox_batch = batch
+        if conn.in_atomic_block:
+            transaction.on_commit(batch)
+        else:
+            batch.ids.extend(e.pk for e in created)
+            batch()
+            conn._automate_outbox_batch = None
+            return
+    batch.ids.extend(e.pk for e in created)
+
+
+def trigger_events_dispatch(ids: list[int]) -> bool:
+    """Hand the events to workers, a batch a task. With the broker down they stay pending
+    and the sweeper delivers them."""
+    from automate.tasks import trigger_events_deliver_task
+
+    try:
+        for start in range(0, len(ids), DELIVERY_BATCH):
+            trigger_events_deliver_task.delay(ids[start : start + DELIVERY_BATCH])
+    except KombuOperationalError:
+        log.warning("%s trigger events could not be dispatched; the sweeper will", len(ids))
+        return False
+    return True
+
+
+# -- Delivery -------------------------------------------------------------------------------
+
+
+def trigger_events_deliver(ids: list[int]) -> int:
+    """Start the runs of the pending events among ``ids``; returns how many started."""
+    started = 0
+    for event_id in ids:
+        started += _deliver(event_id)
+    return started
+
+
+def _deliver(event_id: int) -> bool:
+    with transaction.atomic():
+        event = (
+            TriggerEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, status=TriggerEvent.Status.PENDING)
+            .first()
+        )
+        if event is None:
+            return False
+        flow = Flow.objects.select_related("current_version", "owner", "company").get(
+            pk=event.flow_id
+        )
+        now = timezone.now()
+        reason = _refusal(flow, event)
+        if reason:
+            event.status = TriggerEvent.Status.SKIPPED
+            event.reason = reason
+            event.delivered_at = now
+            event.save(update_fields=["status", "reason", "delivered_at"])
+            return False
+        run = flow_run_start(
+            flow=flow,
+            trigger_data=event.trigger_data,
+            user=None,
+            idempotency_key=f"trigger:{event.pk}",
+        )
+        event.status = TriggerEvent.Status.STARTED
+        event.run = run
+        event.delivered_at = now
+        event.save(update_fields=["status", "run", "delivered_at"])
+    return True
+
+
+def _refusal(flow: Flow, event: TriggerEvent) -> str:
+    if not flow.enabled:
+        return "The flow was turned off before the event was delivered."
+    if flow.current_version is None:
+        return "The flow has no saved version to run."
+    trigger = flow.current_version.definition["trigger"]
+    if trigger["type"] != event.trigger_type:
+        return "The flow's trigger changed before the event was delivered."
+    reason = automate_refusal(flow.owner, flow.company_id)
+    if reason:
+        return f"{reason} Flows of users who may not use Power Automate do not start."
+    return condition_refusal(trigger, event.trigger_data)
+
+
+def condition_refusal(trigger: dict, trigger_data: dict) -> str:
+    """Why the trigger conditions keep the run from starting, or "" when they all hold."""
+    context = ExpressionContext(trigger=trigger_data, now=timezone.now())
+    for index, condition in enumerate(trigger.get("conditions") or [], 1):
+        try:
+            value = render(condition, context)
+        except ExpressionError as error:
+            return f"Trigger condition {index} could not be evaluated: {error}"
+        if value is not True:
+            return f"Trigger condition {index} was not met: {condition}"
+    return ""
+
+
+# -- The sweeper and the recurrences (run by the tick) -------------------------------------
+
+
+def sweep_pending_events(now: datetime.datetime) -> int:
+    """Deliver again the events still pending after their redelivery time."""
+    redeliver = datetime.timedelta(seconds=settings.AUTOMATE_REDISPATCH_AFTER)
+    due = list(
+        TriggerEvent.objects.filter(
+            status=TriggerEvent.Status.PENDING, redeliver_at__lte=now
+        ).values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    if not due:
+        return 0
+    TriggerEvent.objects.filter(pk__in=due, status=TriggerEvent.Status.PENDING).update(
+        redeliver_at=now + redeliver
+    )
+    trigger_events_dispatch(due)
+    return len(due)
+
+
+def fire_recurrences(now: datetime.datetime) -> int:
+    """Fire every scheduled flow whose next slot has come: once, for the latest slot due,
+    however many were missed, then wait for the next slot after now."""
+    fired: list[TriggerEvent] = []
+    due = Flow.objects.filter(
+        trigger_type="recurrence", enabled=True, next_run_at__lte=now
+    ).values_list("pk", "next_run_at")[:RECURRENCE_LIMIT]
+    for flow_id, next_run_at in due:
+        event = _fire(flow_id, next_run_at, now)
+        if event is not None:
+            fired.append(event)
+    if fired:
+        trigger_events_dispatch([e.pk for e in fired])
+    return len(fired)
+
+
+def _fire(flow_id: int, expected: datetime.datetime, now) -> TriggerEvent | None:
+    flow = Flow.objects.select_related("current_version").get(pk=flow_id)
+    if flow.current_version is None:
+        return None
+    trigger = flow.current_version.definition["trigger"]
+    if trigger.get("type") != "recurrence":
+        return None
+    slot = latest_slot(trigger, now) or expected
+    following = next_slot(trigger, now)
+    try:
+        with transaction.atomic():
+            # Compare and set: of two tickers, only the one that moves the slot on fires it.
+            if not Flow.objects.filter(pk=flow_id, next_run_at=expected, enabled=True).update(
+                next_run_at=following
+            ):
+                return None
+            return _outbox(
+                flow,
+                "recurrence",
+                key=f"recurrence:{flow_id}:{slot.isoformat()}",
+                summary=f"Recurrence {slot:%Y-%m-%d %H:%M} UTC",
+                body={"scheduledTime": slot.isoformat(), "firedTime": now.isoformat()},
+            )
+    except IntegrityError:
+        return None  # the slot fired already
+
+
+def prune_trigger_events(cutoff: datetime.datetime, batch: int) -> int:
+    old = list(
+        TriggerEvent.objects.filter(created_at__lt=cutoff)
+        .exclude(status=TriggerEvent.Status.PENDING)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    if old:
+        TriggerEvent.objects.filter(pk__in=old).delete()
+    return len(old)

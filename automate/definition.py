@@ -246,7 +246,7 @@ def _record_trigger_errors(trigger: dict) -> list[str]:
     fields = trigger.get("fields", [])
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         return ["Trigger: the fields are a list of field names."]
-    known = {f.api_name for f in table.fields}
+    known = {f.api_name for f in table.fields} - {"lastModifiedDateTime"}
     return [
         f"Trigger: {name!r} is not a field of {table.name}." for name in fields if name not in known
     ]

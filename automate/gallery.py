@@ -265,8 +265,98 @@ EXPORT_ITEMS = FlowTemplate(
     ),
 )
 
+EMAIL_ON_RELEASE = FlowTemplate(
+    key="email-customer-when-sales-order-released",
+    title="When a sales order is released, email the customer",
+    description="Tells the customer that their order was released, with its amount, as soon "
+    "as someone releases it (on its page, through the API, by an approval or a flow). "
+    "Orders of customers without an email address are skipped.",
+    table_ids=(SALES_ORDER,),
+    category="Automated",
+    definition={
+        "schemaVersion": 1,
+        "trigger": {
+            "type": "business_event",
+            "event": "salesOrderReleased",
+            "conditions": ["@not(empty(triggerBody()?['customerEmail']))"],
+        },
+        "steps": [
+            _step(
+                "Send_an_email",
+                "outlook.send_email",
+                {
+                    "to": "@{triggerBody()?['customerEmail']}",
+                    "subject": "Your order @{triggerBody()?['salesOrderNumber']} has been released",
+                    "body": "<p>Dear @{triggerBody()?['customerName']},</p>"
+                    "<p>Your order @{triggerBody()?['salesOrderNumber']} of "
+                    "@{formatDateTime(triggerBody()?['orderDate'], 'MMMM d, yyyy')} has been "
+                    "released and is being prepared for shipping.</p>"
+                    "<p>Total including tax: @{triggerBody()?['amountIncludingVat']}</p>",
+                },
+                title="Send an email",
+            )
+        ],
+    },
+)
+
+DAILY_BLOCKED_CUSTOMERS = FlowTemplate(
+    key="daily-blocked-customers-workbook",
+    title="Every morning, save the blocked customers to an Excel workbook in Documents",
+    description="At 08:00 each day, writes the customers blocked for all transactions, with "
+    "their balance, to a dated workbook in Documents.",
+    table_ids=(),
+    category="Scheduled",
+    definition={
+        "schemaVersion": 1,
+        "trigger": {
+            "type": "recurrence",
+            "frequency": "day",
+            "interval": 1,
+            "hours": [8],
+            "minutes": [0],
+            "timeZone": "UTC",
+        },
+        "steps": [
+            _step(
+                "Find_blocked_customers",
+                "business_central.find_records",
+                {"table": CUSTOMER, "filter": {"blocked": "All"}, "orderBy": "number"},
+                title="Find blocked customers",
+            ),
+            _step(
+                "Create_workbook",
+                "excel.create_workbook",
+                {
+                    "rows": "@body('Find_blocked_customers')?['value']",
+                    "table_name": "Blocked",
+                    "file_name": "Blocked customers.xlsx",
+                },
+                title="Create workbook",
+            ),
+            _step(
+                "Save_to_Documents",
+                "sharepoint.create_file",
+                {
+                    "name": "Blocked customers "
+                    "@{formatDateTime(triggerBody()?['scheduledTime'], 'yyyy-MM-dd')}.xlsx",
+                    "content": "@body('Create_workbook')",
+                },
+                title="Save to Documents",
+            ),
+        ],
+    },
+)
+
 GALLERY: dict[str, FlowTemplate] = {
-    t.key: t for t in (BLOCK_CUSTOMER, EMAIL_ORDER, POST_AND_NOTIFY, EXPORT_ITEMS)
+    t.key: t
+    for t in (
+        BLOCK_CUSTOMER,
+        EMAIL_ORDER,
+        POST_AND_NOTIFY,
+        EXPORT_ITEMS,
+        EMAIL_ON_RELEASE,
+        DAILY_BLOCKED_CUSTOMERS,
+    )
 }
 
 

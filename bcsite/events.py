@@ -49,6 +49,18 @@ def acting_user():
     return _acting_user.get()
 
 
+class ActingUserMiddleware:
+    """Changes made while answering a request are made by its signed-in user."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user if request.user.is_authenticated else None
+        with acting_as(user):
+            return self.get_response(request)
+
+
 @dataclass(frozen=True)
 class PayloadField:
     name: str

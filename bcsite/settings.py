@@ -44,6 +44,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "records.middleware.CompanyMiddleware",
+    "bcsite.events.ActingUserMiddleware",
 ]
 
 ROOT_URLCONF = "bcsite.urls"
@@ -171,6 +172,12 @@ AUTOMATE_REDISPATCH_AFTER = env_int("AUTOMATE_REDISPATCH_AFTER", 60)
 AUTOMATE_HTTP_ALLOWED_NETWORKS = env_list("AUTOMATE_HTTP_ALLOWED_NETWORKS", [])
 # Run history older than this many days is pruned (Power Automate keeps 28-30 days).
 AUTOMATE_RUN_RETENTION_DAYS = env_int("AUTOMATE_RUN_RETENTION_DAYS", 30)
+# How long a caller of an HTTP-triggered flow waits for its Response step (Power Automate:
+# 120 s), after which it gets 504.
+AUTOMATE_HTTP_RESPONSE_TIMEOUT = env_int("AUTOMATE_HTTP_RESPONSE_TIMEOUT", 120)
+# An automated or scheduled flow whose runs fail this many times in a row emails its owner
+# (at most once a day) and shows a warning on My flows.
+AUTOMATE_FAILURE_NOTIFY_AFTER = env_int("AUTOMATE_FAILURE_NOTIFY_AFTER", 3)
 # The address links in flows and mails start with, e.g. https://erp.example.com
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -22,6 +22,7 @@ import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -44,24 +45,54 @@ RECURRENCE_LIMIT = 500
 # -- Writing the outbox ---------------------------------------------------------------------
 
 
-def _record_flows(table: Table, company_id: int, kinds: tuple[str, ...]):
-    return Flow.objects.filter(
-        company_id=company_id, trigger_type__in=kinds, table_id=table.id, enabled=True
+# Flows change rarely and records often: within one transaction, the flows a table's
+# changes start are read once. Saving or deleting a flow in this process starts afresh.
+_flows_generation = 0
+
+
+def _flows_changed(**kwargs) -> None:
+    global _flows_generation
+    _flows_generation += 1
+
+
+def _subscribed(company_id: int, kind: str, key) -> list[Flow]:
+    """The enabled flows of the company whose trigger is ``kind`` on ``key`` (a table id or
+    a business event), with their current version and company."""
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        return _subscribed_query(company_id, kind, key)
+    transaction_id = (id(conn.atomic_blocks[0]), _flows_generation)
+    cached = getattr(conn, "_automate_subscriptions", None)
+    if cached is None or cached[0] != transaction_id:
+        cached = (transaction_id, {})
+        conn._automate_subscriptions = cached
+    found = cached[1].get((company_id, kind, key))
+    if found is None:
+        found = cached[1][(company_id, kind, key)] = _subscribed_query(company_id, kind, key)
+    return found
+
+
+def _subscribed_query(company_id: int, kind: str, key) -> list[Flow]:
+    if kind == "business_event":
+        flows = Flow.objects.filter(trigger_event=key)
+    else:
+        flows = Flow.objects.filter(trigger_type__in=RECORD_TRIGGERS, table_id=key)
+    return list(
+        flows.filter(company_id=company_id, enabled=True).select_related(
+            "current_version", "company"
+        )
     )
 
 
 def _wants_records(table: Table, company_id: int) -> bool:
-    return _record_flows(table, company_id, RECORD_TRIGGERS).exists()
+    return bool(_subscribed(company_id, "record", table.id))
 
 
 def _on_record_event(event: RecordEvent) -> None:
     kind = f"record_{event.kind}"
-    flows = _record_flows(event.table, event.company_id, (kind,)).select_related(
-        "current_version", "company"
-    )
     created = []
-    for flow in flows:
-        if flow.current_version is None:
+    for flow in _subscribed(event.company_id, "record", event.table.id):
+        if flow.trigger_type != kind or flow.current_version is None:
             continue
         trigger = flow.current_version.definition["trigger"]
         wanted = trigger.get("fields") or []
@@ -94,12 +125,7 @@ def _on_record_event(event: RecordEvent) -> None:
 
 
 def _on_business_event(raised: RaisedBusinessEvent) -> None:
-    flows = Flow.objects.filter(
-        company_id=raised.company_id,
-        trigger_type="business_event",
-        trigger_event=raised.event.key,
-        enabled=True,
-    ).select_related("company")
+    flows = _subscribed(raised.company_id, "business_event", raised.event.key)
     created = []
     for flow in flows:
         body = {
@@ -144,6 +170,8 @@ def connect() -> None:
     """Listen to record and business events (``AutomateConfig.ready``)."""
     events.listen_to_records(_on_record_event, interested=_wants_records)
     events.listen_to_business_events(_on_business_event)
+    post_save.connect(_flows_changed, sender=Flow, dispatch_uid="automate.flows_changed")
+    post_delete.connect(_flows_changed, sender=Flow, dispatch_uid="automate.flows_deleted")
 
 
 # -- Dispatch -------------------------------------------------------------------------------
@@ -199,13 +227,24 @@ def trigger_events_dispatch(ids: list[int]) -> bool:
 
 def trigger_events_deliver(ids: list[int]) -> int:
     """Start the runs of the pending events among ``ids``; returns how many started."""
+    pending = dict(
+        TriggerEvent.objects.filter(pk__in=ids, status=TriggerEvent.Status.PENDING).values_list(
+            "pk", "flow_id"
+        )
+    )
+    flows = Flow.objects.select_related("current_version", "owner", "company").in_bulk(
+        set(pending.values())
+    )
+    refusals = {flow_id: _flow_refusal(flow) for flow_id, flow in flows.items()}
     started = 0
-    for event_id in ids:
-        started += _deliver(event_id)
+    for event_id in dict.fromkeys(ids):
+        flow_id = pending.get(event_id)
+        if flow_id in flows:
+            started += _deliver(event_id, flows[flow_id], refusals[flow_id])
     return started
 
 
-def _deliver(event_id: int) -> bool:
+def _deliver(event_id: int, flow: Flow, refusal: str) -> bool:
     with transaction.atomic():
         event = (
             TriggerEvent.objects.select_for_update(skip_locked=True)
@@ -214,11 +253,8 @@ def _deliver(event_id: int) -> bool:
         )
         if event is None:
             return False
-        flow = Flow.objects.select_related("current_version", "owner", "company").get(
-            pk=event.flow_id
-        )
         now = timezone.now()
-        reason = _refusal(flow, event)
+        reason = refusal or _event_refusal(flow, event)
         if reason:
             event.status = TriggerEvent.Status.SKIPPED
             event.reason = reason
@@ -238,17 +274,22 @@ def _deliver(event_id: int) -> bool:
     return True
 
 
-def _refusal(flow: Flow, event: TriggerEvent) -> str:
+def _flow_refusal(flow: Flow) -> str:
+    """Why no event of the flow may start it now, or ""."""
     if not flow.enabled:
         return "The flow was turned off before the event was delivered."
     if flow.current_version is None:
         return "The flow has no saved version to run."
-    trigger = flow.current_version.definition["trigger"]
-    if trigger["type"] != event.trigger_type:
-        return "The flow's trigger changed before the event was delivered."
     reason = automate_refusal(flow.owner, flow.company_id)
     if reason:
         return f"{reason} Flows of users who may not use Power Automate do not start."
+    return ""
+
+
+def _event_refusal(flow: Flow, event: TriggerEvent) -> str:
+    trigger = flow.current_version.definition["trigger"]
+    if trigger["type"] != event.trigger_type:
+        return "The flow's trigger changed before the event was delivered."
     return condition_refusal(trigger, event.trigger_data)
 
 

@@ -9,10 +9,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from automate.engine.runner import flow_run_execute
+from automate.engine.runner import automate_tick, flow_run_execute
 from automate.gallery import GALLERY, TEAMS_WEBHOOK_PLACEHOLDER
-from automate.models import Document, RunStatus
+from automate.models import Document, RunStatus, TriggerEvent
 from automate.services import flow_create, instant_flow_run
+from bcsite.events import events
 from records import services as records
 from records.models import Customer, PostedSalesInvoice
 from tests.factories import CustomerFactory, ItemFactory
@@ -194,4 +195,57 @@ def test_every_template_validates_and_names_its_tables():
 
     for template in GALLERY.values():
         assert definition_errors(template.definition) == [], template.key
-        assert template.definition["trigger"]["table"] in template.table_ids
+        trigger = template.definition["trigger"]
+        if "table" in trigger:
+            assert trigger["table"] in template.table_ids
+        if trigger["type"] == "business_event":
+            assert events.business_events[trigger["event"]].table_id in template.table_ids
+
+
+def test_releasing_an_order_emails_its_customer(company, sales, django_capture_on_commit_callbacks):
+    create_from("email-customer-when-sales-order-released", company, sales)
+    customer = CustomerFactory(company=company, name="Fabrikam", email="buyer@fabrikam.example")
+    order = records.sales_order_create(company=company, user=sales, customer=customer)
+    records.sales_order_line_add(
+        order=order, user=sales, item=ItemFactory(company=company), quantity=2, unit_price=50
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        records.sales_order_release(order=order, user=sales)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["buyer@fabrikam.example"]
+    assert message.subject == f"Your order {order.no} has been released"
+    assert "Dear Fabrikam" in message.alternatives[0][0]
+
+
+def test_releasing_an_order_of_a_customer_without_email_is_skipped(
+    company, sales, django_capture_on_commit_callbacks
+):
+    flow = create_from("email-customer-when-sales-order-released", company, sales)
+    customer = CustomerFactory(company=company, email="")
+    order = records.sales_order_create(company=company, user=sales, customer=customer)
+    records.sales_order_line_add(
+        order=order, user=sales, item=ItemFactory(company=company), quantity=1, unit_price=5
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        records.sales_order_release(order=order, user=sales)
+    assert mail.outbox == []
+    event = TriggerEvent.objects.get(flow=flow)
+    assert event.status == TriggerEvent.Status.SKIPPED
+    assert "Trigger condition 1 was not met" in event.reason
+
+
+def test_the_morning_workbook_of_blocked_customers(
+    company, sales, django_capture_on_commit_callbacks
+):
+    flow = create_from("daily-blocked-customers-workbook", company, sales)
+    assert (flow.next_run_at.hour, flow.next_run_at.minute) == (8, 0)
+    CustomerFactory(company=company, no="C9001", name="Blocked One", blocked="all")
+    CustomerFactory(company=company, no="C9002", name="Open One", blocked="")
+    with django_capture_on_commit_callbacks(execute=True):
+        automate_tick(now=flow.next_run_at)
+    document = Document.objects.get()
+    assert document.name == f"Blocked customers {flow.next_run_at:%Y-%m-%d}.xlsx"
+    sheet = openpyxl.load_workbook(document.file.open("rb")).active
+    numbers = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert numbers == ["C9001"]

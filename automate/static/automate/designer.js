@@ -624,8 +624,10 @@ const FlowDesigner = (function () {
         el("p", { class: "field-help" }, "Choose a table first."),
       );
     }
-    const labels = table.fields.map((field) => field.label);
-    const options = table.fields.map((field) => [
+    // Last Modified changes with every change, so it is never a reason of its own.
+    const fields = table.fields.filter((field) => field.name !== "lastModifiedDateTime");
+    const labels = fields.map((field) => field.label);
+    const options = fields.map((field) => [
       field.name,
       // Two fields with one caption are told apart by their API names.
       labels.indexOf(field.label) === labels.lastIndexOf(field.label)

@@ -11,6 +11,8 @@ for order, title, name in (
     (20, "My flows", "automate:flow-list"),
     (30, "Templates", "automate:gallery"),
     (40, "Run history", "automate:run-list"),
+    (45, "Runs in progress", "automate:runs-in-progress"),
+    (80, "Business Events", "automate:business-events"),
 ):
     registry.register_nav_entry(
         NavEntry(group=GROUP, title=title, url=lambda name=name: reverse(name), order=order)

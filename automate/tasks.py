@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from automate.engine.runner import automate_tick, flow_run_execute
+from automate.services.failures import flow_failure_notify
 from automate.services.triggers import trigger_events_deliver
 
 
@@ -19,3 +20,8 @@ def automate_tick_task() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def trigger_events_deliver_task(event_ids: list[int]) -> int:
     return trigger_events_deliver(event_ids)
+
+
+@shared_task(ignore_result=True)
+def flow_failure_notify_task(run_id: int, streak: int) -> None:
+    flow_failure_notify(run_id=run_id, streak=streak)

@@ -6,4 +6,6 @@ urlpatterns = [
     path("", include("automate.flow_urls")),
     path("", include("automate.run_urls")),
     path("", include("automate.library_urls")),
+    path("", include("automate.hook_urls")),
+    path("", include("automate.operations_urls")),
 ]

@@ -35,18 +35,28 @@ CREATED, MODIFIED, DELETED = "created", "modified", "deleted"
 _acting_user: contextvars.ContextVar[Any] = contextvars.ContextVar("acting_user", default=None)
 
 
+# What is making the changes, when it is not a person at a page: "flow:12".
+_origin: contextvars.ContextVar[str] = contextvars.ContextVar("change_origin", default="")
+
+
 @contextlib.contextmanager
-def acting_as(user) -> Iterator[None]:
-    """Record changes made inside the block are made by ``user``."""
+def acting_as(user, *, origin: str = "") -> Iterator[None]:
+    """Record changes made inside the block are made by ``user``, through ``origin``."""
     token = _acting_user.set(user)
+    origin_token = _origin.set(origin)
     try:
         yield
     finally:
+        _origin.reset(origin_token)
         _acting_user.reset(token)
 
 
 def acting_user():
     return _acting_user.get()
+
+
+def change_origin() -> str:
+    return _origin.get()
 
 
 class ActingUserMiddleware:

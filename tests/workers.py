@@ -176,6 +176,8 @@ def start_worker(url: str, log_path: Path, *, env: dict | None = None) -> Worker
         "DATABASE_URL": url,
         "REDIS_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        # Tasks the worker queues itself (a delivered event's run) stay on its queue.
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         **(env or {}),
     }
     command = [

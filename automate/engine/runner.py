@@ -21,6 +21,7 @@ from automate.models import (
     StepRun,
     StepStatus,
 )
+from automate.services.failures import flow_run_ended
 from automate.services.run_days import run_day_count
 from automate.services.runs import flow_run_dispatch
 from automate.services.triggers import (
@@ -28,6 +29,7 @@ from automate.services.triggers import (
     prune_trigger_events,
     sweep_pending_events,
 )
+from bcsite.events import acting_as
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,9 @@ def flow_run_execute(*, run_id: int) -> None:
         return
     execution = Execution(run, token)
     try:
-        status = execution.execute()
+        # What the run changes, it changes as its flow's owner (record triggers' userName).
+        with acting_as(run.flow.owner, origin=f"flow:{run.flow_id}"):
+            status = execution.execute()
     except Suspend as suspend:
         _park(run, token, suspend.wake_at)
         return
@@ -156,6 +160,7 @@ def _end(run: FlowRun, token, status: str, error: str) -> None:
                 created_at=run.created_at,
                 status=status,
             )
+            flow_run_ended(run=run, status=status, now=now)
     if ended:
         _dispatch_next_queued(run.flow_id)
 
@@ -269,6 +274,8 @@ def _time_out_overdue(now) -> int:
                     created_at=created_at,
                     status=RunStatus.TIMED_OUT,
                 )
+                run = FlowRun(pk=run_id, flow_id=flow_id)
+                flow_run_ended(run=run, status=RunStatus.TIMED_OUT, now=now)
     return ended
 
 

@@ -140,7 +140,11 @@ def _add_version(flow: Flow, definition: dict, *, user) -> FlowVersion:
 def flow_set_enabled(*, flow: Flow, user, enabled: bool) -> Flow:
     """Turn the flow on or off. A scheduled flow turned on waits for its next slot: slots
     missed while it was off are not caught up."""
-    flow = Flow.objects.select_for_update().select_related("current_version").get(pk=flow.pk)
+    flow = (
+        Flow.objects.select_for_update(of=("self",))
+        .select_related("current_version")
+        .get(pk=flow.pk)
+    )
     flow.enabled = enabled
     if flow.current_version is not None:
         _schedule(flow, flow.current_version.definition["trigger"])

@@ -32,7 +32,7 @@ from automate.expressions import ExpressionContext, ExpressionError, render
 from automate.models import Flow, TriggerEvent
 from automate.recurrence import latest_slot, next_slot
 from automate.services.runs import flow_run_start
-from bcsite.events import RaisedBusinessEvent, RecordEvent, events
+from bcsite.events import RaisedBusinessEvent, RecordEvent, change_origin, events
 from bcsite.registry import Table
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,12 @@ def _wants_records(table: Table, company_id: int) -> bool:
 def _on_record_event(event: RecordEvent) -> None:
     kind = f"record_{event.kind}"
     created = []
+    origin = change_origin()
     for flow in _subscribed(event.company_id, "record", event.table.id):
         if flow.trigger_type != kind or flow.current_version is None:
+            continue
+        if origin == f"flow:{flow.pk}":
+            # A flow's own changes do not start it again: no endless loop of runs.
             continue
         trigger = flow.current_version.definition["trigger"]
         wanted = trigger.get("fields") or []

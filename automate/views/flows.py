@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -27,6 +28,8 @@ from automate.services import (
     flow_set_enabled,
     flow_update,
 )
+from automate.services.failures import FAILURE_STATUSES, failure_notify_after
+from bcsite.events import events
 from bcsite.registry import registry
 from bcsite.views import company_required
 
@@ -39,13 +42,26 @@ class FlowRow:
     trigger: str
     last_run_status: str
     last_run_label: str
+    # Set when the flow's automated runs keep failing: the warning and where it leads.
+    failing: bool = False
+    failed_runs_url: str = ""
 
 
-def trigger_label(trigger_type: str, table_id: int | None) -> str:
-    """What starts the flow, and on which table: "For a selected record · Customer"."""
+def trigger_label(trigger_type: str, table_id: int | None, event_key: str = "") -> str:
+    """What starts the flow, and on which table or business event:
+    "For a selected record · Customer", "When a business event occurs · Sales order released"."""
     kind = TRIGGER_TYPES.get(trigger_type, trigger_type or "No trigger")
+    event = events.business_events.get(event_key) if event_key else None
+    if event is not None:
+        return f"{kind} · {event.name}"
     table = registry.tables.get(table_id) if table_id is not None else None
     return f"{kind} · {table.name}" if table else kind
+
+
+def _failed_runs_url(flow: Flow, last_run_status: str | None) -> str:
+    # The run history filters by one status: the one the streak's last run ended with.
+    status = last_run_status if last_run_status in FAILURE_STATUSES else RunStatus.FAILED
+    return f"{reverse('automate:flow-runs', args=[flow.pk])}?status={status}"
 
 
 def _flow_rows(flows: QuerySet[Flow]) -> list[FlowRow]:
@@ -56,15 +72,21 @@ def _flow_rows(flows: QuerySet[Flow]) -> list[FlowRow]:
         version_number=F("current_version__number"),
     )
     statuses = dict(RunStatus.choices)
-    return [
-        FlowRow(
-            flow=flow,
-            trigger=trigger_label(flow.trigger_type, flow.table_id),
-            last_run_status=flow.last_run_status or "",
-            last_run_label=statuses.get(flow.last_run_status, ""),
+    threshold = failure_notify_after()
+    rows = []
+    for flow in flows:
+        failing = flow.kind != Flow.Kind.INSTANT and flow.failure_streak >= threshold
+        rows.append(
+            FlowRow(
+                flow=flow,
+                trigger=trigger_label(flow.trigger_type, flow.table_id, flow.trigger_event),
+                last_run_status=flow.last_run_status or "",
+                last_run_label=statuses.get(flow.last_run_status, ""),
+                failing=failing,
+                failed_runs_url=_failed_runs_url(flow, flow.last_run_status) if failing else "",
+            )
         )
-        for flow in flows
-    ]
+    return rows
 
 
 def _list_context(request: HttpRequest, import_form: FlowImportForm | None = None) -> dict:
@@ -139,12 +161,13 @@ def flow_import_view(request: HttpRequest) -> HttpResponse:
     return render(request, "automate/flows/list.html", _list_context(request, form), status=400)
 
 
-def blank_definition(table_id: int | None) -> dict:
-    return {
-        "schemaVersion": SCHEMA_VERSION,
-        "trigger": {"type": "selected_record", "table": table_id, "inputs": []},
-        "steps": [],
-    }
+def blank_definition(table_id: int | None, event_key: str | None = None) -> dict:
+    """A new flow's definition: on a business event when one is named, else instant."""
+    if event_key:
+        trigger = {"type": "business_event", "event": event_key, "conditions": []}
+    else:
+        trigger = {"type": "selected_record", "table": table_id, "inputs": []}
+    return {"schemaVersion": SCHEMA_VERSION, "trigger": trigger, "steps": []}
 
 
 def _table_param(request: HttpRequest) -> int | None:
@@ -153,6 +176,12 @@ def _table_param(request: HttpRequest) -> int | None:
     except ValueError:
         return None
     return table_id if table_id in registry.tables else None
+
+
+def _event_param(request: HttpRequest) -> str | None:
+    """The business event named in the query string, if the catalogue has it."""
+    key = request.GET.get("event", "")
+    return key if key in events.business_events else None
 
 
 def _designer(request: HttpRequest, form: FlowForm, flow: Flow | None) -> HttpResponse:
@@ -211,7 +240,7 @@ def _designer_post(request: HttpRequest, flow: Flow | None) -> HttpResponse:
 def flow_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _designer_post(request, None)
-    definition = blank_definition(_table_param(request))
+    definition = blank_definition(_table_param(request), _event_param(request))
     form = FlowForm(
         initial={"definition": json.dumps(definition, indent=2), "concurrency_limit": 25}
     )

@@ -20,7 +20,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from automate import gallery
 from automate.models import Flow
+from automate.recurrence import describe
 from automate.services import flow_create
+from bcsite.events import events
 from bcsite.pages.forms import add_service_errors
 from bcsite.pages.views.common import safe_next
 from bcsite.registry import registry
@@ -67,6 +69,18 @@ def gallery_view(request: HttpRequest) -> HttpResponse:
     return render(request, "automate/gallery/gallery.html", context)
 
 
+def _how_it_starts(flow: Flow) -> str:
+    trigger = flow.current_version.definition["trigger"]
+    if trigger["type"] == "selected_record":
+        return "Run it from Automate."
+    if trigger["type"] == "business_event":
+        event = events.business_events[trigger["event"]]
+        return f"It is on, and runs each time this happens: {event.name.lower()}."
+    if trigger["type"] == "recurrence":
+        return f"It is on, and runs on its schedule: {describe(trigger).lower()}."
+    return "It is on, and runs by itself."
+
+
 class UseTemplateForm(forms.Form):
     name = forms.CharField(label="Flow name", max_length=Flow._meta.get_field("name").max_length)
 
@@ -100,9 +114,9 @@ def template_use(request: HttpRequest, key: str) -> HttpResponse:
             messages.success(
                 request,
                 format_html(
-                    "Flow '{}' created. Run it from Automate. "
-                    '<a href="{}">Edit it in the designer</a>.',
+                    "Flow '{}' created. {} <a href=\"{}\">Edit it in the designer</a>.",
                     flow.name,
+                    _how_it_starts(flow),
                     edit_url,
                 ),
             )

@@ -27,8 +27,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from automate.access import get_flow_for_user, get_run_for_user, runs_for
 from automate.connectors import find_action
-from automate.definition import CONTROL_TITLES, step_title, walk
-from automate.models import FlowRun, RunStatus, StepRun
+from automate.definition import CONTROL_TITLES, RECORD_TRIGGERS, step_title, walk
+from automate.models import Flow, FlowRun, RunStatus, StepRun, TriggerEvent
 from automate.services import flow_run_cancel, flow_run_resubmit
 from bcsite.pages.paging import InvalidCursor, Sort, paginate
 from bcsite.pages.views.common import is_partial, safe_next
@@ -43,6 +43,19 @@ LONG_JSON_CHARS = 300
 LONG_JSON_LINES = 8
 MAX_FILTER_DAYS = 366
 RUN_SORT = Sort("created_at", descending=True, model_field=FlowRun._meta.get_field("created_at"))
+TRIGGER_EVENT_PAGE_SIZE = 50
+TRIGGER_EVENT_SORT = Sort(
+    "created_at", descending=True, model_field=TriggerEvent._meta.get_field("created_at")
+)
+TRIGGER_EVENT_SALT = "automate.trigger-history"
+# Triggers whose events go through the outbox and so leave a trigger history. Instant and
+# HTTP flows start their runs directly: their run history is the whole story.
+OUTBOX_TRIGGERS = (*RECORD_TRIGGERS, "business_event", "recurrence")
+TRIGGER_BADGES = {
+    TriggerEvent.Status.STARTED: "started",
+    TriggerEvent.Status.SKIPPED: "skipped",
+    TriggerEvent.Status.PENDING: "waiting",
+}
 
 
 # -- Display helpers --------------------------------------------------------------------------
@@ -206,6 +219,7 @@ def _url(base: str, **params: Any) -> str:
 
 
 def _history(request: HttpRequest, runs: QuerySet[FlowRun], *, base: str, flow=None):
+    """The run list; a flow's also shows its trigger history, unless htmx asks for the grid."""
     filters = read_filters(request)
     errors = list(filters.errors)
     rows = with_record(filters.apply(runs, request))
@@ -236,6 +250,8 @@ def _history(request: HttpRequest, runs: QuerySet[FlowRun], *, base: str, flow=N
         ),
         "first_url": _url(base, **params) if not page.is_first else "",
     }
+    if flow is not None and not is_partial(request):
+        context["triggers"] = trigger_history(request, flow, base=base)
     return _render(request, "automate/runs/list.html", "grid", context)
 
 
@@ -250,7 +266,58 @@ def run_list(request: HttpRequest) -> HttpResponse:
 def flow_runs(request: HttpRequest, pk: int) -> HttpResponse:
     flow = get_flow_for_user(request, pk)
     base = reverse("automate:flow-runs", args=[flow.pk])
-    return _history(request, runs_for(request).filter(flow=flow), base=base, flow=flow)
+    if is_partial(request) and request.htmx.target == "trigger-history":
+        context = {"flow": flow, "triggers": trigger_history(request, flow, base=base)}
+        return _render(request, "automate/runs/list.html", "trigger-history", context)
+    runs = runs_for(request).filter(flow=flow)
+    return _history(request, runs, base=base, flow=flow)
+
+
+# -- Trigger history --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TriggerHistory:
+    events: list[TriggerEvent]
+    errors: list[str]
+    next_url: str
+    previous_url: str
+    first_url: str
+
+
+def trigger_history(request: HttpRequest, flow: Flow, *, base: str) -> TriggerHistory | None:
+    """The flow's trigger events, newest first, a page at a time (its own cursors, so
+    paging through it leaves the run list where it is), or None for flows without them."""
+    if flow.trigger_type not in OUTBOX_TRIGGERS:
+        return None
+    rows = TriggerEvent.objects.filter(flow=flow).defer("trigger_data")
+    after, before = request.GET.get("events_after"), request.GET.get("events_before")
+    errors = []
+    try:
+        page = paginate(
+            rows,
+            TRIGGER_EVENT_SORT,
+            size=TRIGGER_EVENT_PAGE_SIZE,
+            after=after,
+            before=before,
+            salt=TRIGGER_EVENT_SALT,
+        )
+    except InvalidCursor:
+        errors.append(
+            "That page link of the trigger history is no longer valid; showing the newest."
+        )
+        page = paginate(
+            rows, TRIGGER_EVENT_SORT, size=TRIGGER_EVENT_PAGE_SIZE, salt=TRIGGER_EVENT_SALT
+        )
+    for event in page.rows:
+        event.badge = TRIGGER_BADGES.get(event.status, event.status)
+    return TriggerHistory(
+        events=page.rows,
+        errors=errors,
+        next_url=_url(base, events_after=page.next_cursor) if page.next_cursor else "",
+        previous_url=_url(base, events_before=page.previous_cursor) if page.previous_cursor else "",
+        first_url=base if not page.is_first else "",
+    )
 
 
 # -- One run ----------------------------------------------------------------------------------

@@ -350,3 +350,35 @@ def test_turning_a_schedule_off_and_on_skips_the_slots_in_between(company, sales
     flow_set_enabled(flow=flow, user=sales, enabled=True)
     flow.refresh_from_db()
     assert flow.next_run_at > timezone.now()
+
+
+def test_a_flow_that_changes_its_own_trigger_record_does_not_loop(
+    company, sales, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(company=company, blocked="")
+    flow = automated(
+        company,
+        sales,
+        {"type": "record_modified", "table": 18},
+        steps=[
+            {
+                "name": "Block",
+                "type": "business_central.update_record",
+                "inputs": {
+                    "table": 18,
+                    "id": "@{triggerBody()?['recordId']}",
+                    "fields": {"blocked": "All"},
+                },
+            }
+        ],
+    )
+    watcher = automated(company, sales, {"type": "record_modified", "table": 18}, name="Watch")
+    with django_capture_on_commit_callbacks(execute=True):
+        records.customer_update(customer=customer, user=sales, city="Oslo")
+    assert FlowRun.objects.filter(flow=flow).count() == 1
+    customer.refresh_from_db()
+    assert customer.blocked == "all"
+    # Another flow sees the change the first flow made, and who made it.
+    runs = FlowRun.objects.filter(flow=watcher).order_by("pk")
+    assert [body(r)["changedFields"] for r in runs] == [["city"], ["blocked"]]
+    assert body(runs[1])["userName"] == "sales"

@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    set up and start bcsite on http://$(HOST):$(PORT) (web, Celery worker, beat)"
 	@echo "make test   lint and run the whole test suite"
-	@echo "make bench  page server time at 100k sales orders and 100k flow runs (BENCH_DATABASE_URL picks the database)"
+	@echo "make bench  page server time at 100k rows, and event-to-run latency (BENCH_DATABASE_URL picks the database)"
 	@echo "make lint   ruff check and format check"
 	@echo "make fmt    ruff fix and format"
 
@@ -97,3 +97,4 @@ bench: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_pages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_flow_pages
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_triggers

@@ -162,7 +162,7 @@ def _end(run: FlowRun, token, status: str, error: str) -> None:
             )
             flow_run_ended(run=run, status=status, now=now)
     if ended:
-        _dispatch_next_queued(run.flow_id)
+        _dispatch_next_queued(run, now)
 
 
 def _close_open_steps(run: FlowRun, now, status: str) -> None:
@@ -172,10 +172,17 @@ def _close_open_steps(run: FlowRun, now, status: str) -> None:
     )
 
 
-def _dispatch_next_queued(flow_id: int) -> None:
-    """A slot of the flow's concurrency limit is free: start the oldest run waiting for one."""
+def _dispatch_next_queued(run: FlowRun, now) -> None:
+    """A slot of the flow's concurrency limit is free: if the flow was at its limit, start
+    the oldest run waiting for a slot. Below the limit, queued runs have their own
+    deliveries on the way and need no other."""
+    running = FlowRun.objects.filter(
+        flow_id=run.flow_id, status=RunStatus.RUNNING, lease_until__gt=now
+    ).count()
+    if running + 1 < run.flow.concurrency_limit:
+        return
     waiting = (
-        FlowRun.objects.filter(flow_id=flow_id, status=RunStatus.QUEUED)
+        FlowRun.objects.filter(flow_id=run.flow_id, status=RunStatus.QUEUED)
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)
         .first()

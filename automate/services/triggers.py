@@ -47,6 +47,7 @@ RECURRENCE_LIMIT = 500
 
 # Flows change rarely and records often: within one transaction, the flows a table's
 # changes start are read once. Saving or deleting a flow in this process starts afresh.
+# (A flow another process saves meanwhile counts from the next transaction on.)
 _flows_generation = 0
 
 
@@ -61,15 +62,35 @@ def _subscribed(company_id: int, kind: str, key) -> list[Flow]:
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         return _subscribed_query(company_id, kind, key)
-    transaction_id = (id(conn.atomic_blocks[0]), _flows_generation)
-    cached = getattr(conn, "_automate_subscriptions", None)
-    if cached is None or cached[0] != transaction_id:
-        cached = (transaction_id, {})
-        conn._automate_subscriptions = cached
-    found = cached[1].get((company_id, kind, key))
+    cache = _transaction_cache(conn)
+    found = cache.get((company_id, kind, key))
     if found is None:
-        found = cached[1][(company_id, kind, key)] = _subscribed_query(company_id, kind, key)
+        found = cache[(company_id, kind, key)] = _subscribed_query(company_id, kind, key)
     return found
+
+
+class _TransactionCache(dict):
+    """Lives as long as its transaction: its commit hook marks it as that transaction's.
+    A commit runs and drops the hook, a rollback drops it, and either ends the cache."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
+
+    def __call__(self) -> None:
+        pass
+
+
+def _transaction_cache(conn) -> _TransactionCache:
+    cache = getattr(conn, "_automate_subscriptions", None)
+    if (
+        cache is None
+        or cache.generation != _flows_generation
+        or not any(hook[1] is cache for hook in conn.run_on_commit)
+    ):
+        cache = conn._automate_subscriptions = _TransactionCache(_flows_generation)
+        transaction.on_commit(cache)
+    return cache
 
 
 def _subscribed_query(company_id: int, kind: str, key) -> list[Flow]:

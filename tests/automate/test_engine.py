@@ -443,6 +443,37 @@ def test_the_concurrency_limit_keeps_extra_runs_queued(company, sales):
     assert second.status == RunStatus.QUEUED
 
 
+def test_a_run_ending_at_the_limit_hands_its_slot_to_the_oldest_queued_run(
+    company, sales, monkeypatch, django_capture_on_commit_callbacks
+):
+    from automate.engine import runner
+
+    flow = flow_create(
+        company=company,
+        owner=sales,
+        name="F",
+        definition=definition(step("Say", "data.compose", {"value": 1})),
+        concurrency_limit=1,
+    )
+    first = flow_run_start(flow=flow, trigger_data={}, user=sales)
+    second = flow_run_start(flow=flow, trigger_data={}, user=sales)
+    dispatched = []
+    monkeypatch.setattr(runner, "flow_run_dispatch", lambda run_id: dispatched.append(run_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        flow_run_execute(run_id=first.pk)
+    assert dispatched == [second.pk]
+
+    # Below the limit the queued run's own delivery is on its way: nothing more is sent.
+    flow.concurrency_limit = 5
+    flow.save()
+    third = flow_run_start(flow=flow, trigger_data={}, user=sales)
+    dispatched.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        flow_run_execute(run_id=second.pk)
+    assert dispatched == []
+    assert FlowRun.objects.get(pk=third.pk).status == RunStatus.QUEUED
+
+
 def test_a_run_past_its_deadline_times_out(company, sales):
     run = execute(start(company, sales, step("Wait", "control.delay", {"count": 1, "unit": "day"})))
     automate_tick(now=run.deadline + datetime.timedelta(seconds=1))

@@ -382,3 +382,22 @@ def test_a_flow_that_changes_its_own_trigger_record_does_not_loop(
     runs = FlowRun.objects.filter(flow=watcher).order_by("pk")
     assert [body(r)["changedFields"] for r in runs] == [["city"], ["blocked"]]
     assert body(runs[1])["userName"] == "sales"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flow_saved_elsewhere_counts_from_the_next_transaction(company, sales):
+    """The flows a transaction's changes start are read once a transaction, never longer."""
+    from automate.services import triggers
+
+    @transaction.atomic
+    def create(name):
+        # The same decorator object wraps every call: each call is still a transaction.
+        return records.customer_create(company=company, user=sales, name=name)
+
+    create("Before")
+    generation = triggers._flows_generation
+    flow = automated(company, sales, {"type": "record_created", "table": 18})
+    # As if another process had saved the flow: this process hears nothing of it.
+    triggers._flows_generation = generation
+    create("After")
+    assert TriggerEvent.objects.filter(flow=flow).count() == 1

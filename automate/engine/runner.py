@@ -21,7 +21,7 @@ from automate.models import (
     StepRun,
     StepStatus,
 )
-from automate.services.failures import flow_run_ended
+from automate.services.failures import flow_lock_for_streak, flow_run_ended
 from automate.services.run_days import run_day_count
 from automate.services.runs import flow_run_dispatch
 from automate.services.triggers import (
@@ -141,6 +141,9 @@ def _park(run: FlowRun, token, wake_at: datetime.datetime) -> None:
 def _end(run: FlowRun, token, status: str, error: str) -> None:
     now = timezone.now()
     with transaction.atomic():
+        flow_lock_for_streak(
+            flow_id=run.flow_id, status=status, streak_hint=run.flow.failure_streak
+        )
         ended = FlowRun.objects.filter(
             pk=run.pk, status=RunStatus.RUNNING, lease_token=token
         ).update(
@@ -261,6 +264,7 @@ def _time_out_overdue(now) -> int:
     ended = 0
     for run_id, flow_id, company_id, created_at in overdue:
         with transaction.atomic():
+            flow_lock_for_streak(flow_id=flow_id, status=RunStatus.TIMED_OUT)
             if (
                 FlowRun.objects.filter(pk=run_id)
                 .exclude(status__in=FINISHED_RUN_STATUSES)

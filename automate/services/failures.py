@@ -42,6 +42,21 @@ def failure_notify_after() -> int:
     return getattr(settings, "AUTOMATE_FAILURE_NOTIFY_AFTER", DEFAULT_NOTIFY_AFTER)
 
 
+def flow_lock_for_streak(*, flow_id: int, status: str, streak_hint: int | None = None) -> None:
+    """Lock the flow row first when ending this run will change its streak.
+
+    Claims lock the flow and then the run; ending a run locks the run and then, through
+    ``flow_run_ended``, the flow. Taking the flow first here keeps one order, so the two
+    never wait on each other. ``streak_hint`` is the streak when the run started: a
+    success changes nothing while it is 0.
+    """
+    if status == RunStatus.SUCCEEDED and streak_hint == 0:
+        return
+    if status not in (RunStatus.SUCCEEDED, *FAILURE_STATUSES):
+        return
+    list(_counted_flows(flow_id).select_for_update().values_list("pk", flat=True))
+
+
 def _counted_flows(flow_id: int):
     return Flow.objects.filter(pk=flow_id).exclude(kind=Flow.Kind.INSTANT)
 

@@ -52,10 +52,16 @@ def navigation(request: HttpRequest) -> list[NavGroup]:
         if entry.allowed is None or entry.allowed(request):
             groups.setdefault(entry.group, []).append((entry.order, entry.title, entry.url()))
     path = request.path
+    # Of two links that both lead above the page (Run history, Runs in progress), the
+    # closer one is the page's.
+    matching = [
+        url for entries in groups.values() for _, _, url in entries if _is_active(path, url)
+    ]
+    active = max(matching, key=len, default=None)
     result = []
     for name in sorted(groups, key=_group_rank):
         links = [
-            NavLink(title=title, url=url, active=_is_active(path, url))
+            NavLink(title=title, url=url, active=url == active)
             for _order, title, url in sorted(groups[name], key=lambda e: (e[0], e[1]))
         ]
         result.append(NavGroup(name=name, links=links))

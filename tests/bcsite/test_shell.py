@@ -75,6 +75,14 @@ def test_navigation_marks_the_open_list_active(sales_client):
     assert active == [orders.title]
 
 
+def test_navigation_marks_only_the_closest_link_active(sales_client):
+    # /automate/runs/ (Run history) leads above /automate/runs/in-progress/ too.
+    response = sales_client.get(reverse("automate:runs-in-progress"))
+
+    active = [link.title for g in response.context["nav_groups"] for link in g.links if link.active]
+    assert active == ["Runs in progress"]
+
+
 def test_anonymous_is_sent_to_sign_in(client, db):
     for url in (reverse("home"), reverse("tellme") + "?q=orders"):
         response = client.get(url)

@@ -70,27 +70,40 @@ def _subscribed(company_id: int, kind: str, key) -> list[Flow]:
 
 
 class _TransactionCache(dict):
-    """Lives as long as its transaction: its commit hook marks it as that transaction's.
-    A commit runs and drops the hook, a rollback drops it, and either ends the cache."""
+    """The flows read by one transaction, for the flows of this process's generation."""
 
-    def __init__(self, generation: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.generation = generation
+        self.generation = _flows_generation
 
     def __call__(self) -> None:
         pass
 
 
 def _transaction_cache(conn) -> _TransactionCache:
-    cache = getattr(conn, "_automate_subscriptions", None)
+    return _for_this_transaction(
+        conn,
+        "_automate_subscriptions",
+        _TransactionCache,
+        stale=lambda cache: cache.generation != _flows_generation,
+    )
+
+
+def _for_this_transaction(conn, attribute: str, make, *, stale):
+    """The object the current transaction keeps in ``conn.<attribute>``, made by ``make``
+    and registered as a commit hook the first time. A commit runs and drops the hook, a
+    rollback drops it: either way the next transaction gets a new object. ``stale`` says
+    when an object still hooked must be replaced anyway."""
+    current = getattr(conn, attribute, None)
     if (
-        cache is None
-        or cache.generation != _flows_generation
-        or not any(hook[1] is cache for hook in conn.run_on_commit)
+        current is None
+        or stale(current)
+        or not any(hook[1] is current for hook in conn.run_on_commit)
     ):
-        cache = conn._automate_subscriptions = _TransactionCache(_flows_generation)
-        transaction.on_commit(cache)
-    return cache
+        current = make()
+        setattr(conn, attribute, current)
+        transaction.on_commit(current)
+    return current
 
 
 def _subscribed_query(company_id: int, kind: str, key) -> list[Flow]:
@@ -217,20 +230,15 @@ class _Batch:
 def _dispatch_on_commit(created: list[TriggerEvent]) -> None:
     if not created:
         return
+    ids = [e.pk for e in created]
     conn = transaction.get_connection()
-    batch = getattr(conn, "_automate_outbox_batch", None)
-    # A batch whose commit hook a rollback discarded is not reused: its transaction is gone.
-    if batch is None or batch.sent or not any(hook[1] is batch for hook in conn.run_on_commit):
-        batch = _Batch()
-        conn._automate_outbox_batch = batch
-        if conn.in_atomic_block:
-            transaction.on_commit(batch)
-        else:
-            batch.ids.extend(e.pk for e in created)
-            batch()
-            conn._automate_outbox_batch = None
-            return
-    batch.ids.extend(e.pk for e in created)
+    if not conn.in_atomic_block:
+        trigger_events_dispatch(ids)  # committed already
+        return
+    batch = _for_this_transaction(
+        conn, "_automate_outbox_batch", _Batch, stale=lambda batch: batch.sent
+    )
+    batch.ids.extend(ids)
 
 
 def trigger_events_dispatch(ids: list[int]) -> bool:

@@ -2,7 +2,10 @@
 
 import email
 import socket
+from contextlib import contextmanager
 from email import policy
+
+from aiosmtpd.controller import Controller
 
 
 class Inbox:
@@ -33,3 +36,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def smtp_server():
+    """A running SMTP server on a free local port: yields (inbox, port)."""
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+def send_mail_to(settings, port: int) -> None:
+    """Point Django's mail at the SMTP server on ``port`` (pytest-django's ``settings``)."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.DEFAULT_FROM_EMAIL = "CRONUS flows <flows@cronus.example>"

@@ -6,6 +6,7 @@ from django.utils import timezone
 from automate.connectors.base import ActionCall
 from automate.models import Flow, FlowRun, FlowVersion
 from bcsite.celery import app
+from tests.smtp import send_mail_to, smtp_server
 
 BLANK_DEFINITION = {
     "schemaVersion": 1,
@@ -65,3 +66,11 @@ def action_call(flow_run):
         )
 
     return build
+
+
+@pytest.fixture
+def inbox(settings):
+    """A real SMTP server that Django's mail goes to; yields what it received."""
+    with smtp_server() as (received, port):
+        send_mail_to(settings, port)
+        yield received

@@ -11,7 +11,6 @@ import logging
 import uuid
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -26,7 +25,7 @@ from automate.services.failures import (
     flow_run_ended,
 )
 from records import services as records
-from tests.smtp import Inbox, free_port
+from tests.smtp import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -68,21 +67,6 @@ OUTCOME_STEPS = [
 def _site(settings):
     settings.SITE_URL = SITE
     settings.AUTOMATE_FAILURE_NOTIFY_AFTER = 3
-
-
-@pytest.fixture
-def inbox(settings):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.DEFAULT_FROM_EMAIL = "CRONUS flows <flows@cronus.example>"
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ import re
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import expect
 
 from automate.models import Flow, FlowRun, RunStatus, SentEmail
 from tests.e2e.conftest import log_in
 from tests.factories import CustomerFactory, ItemFactory, MembershipFactory, UserFactory
-from tests.smtp import Inbox, free_port
+from tests.smtp import smtp_server
 from tests.workers import routed_to, start_worker
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -24,21 +23,18 @@ def open_automate(page):
 @pytest.fixture
 def mailing_worker(worker_url, tmp_path):
     """A worker whose mail goes to a real SMTP server."""
-    inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    smtp.start()
-    env = {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp.port),
-    }
-    worker = start_worker(worker_url, tmp_path / "worker.log", env=env)
-    try:
-        with routed_to(worker.queue):
-            yield inbox
-    finally:
-        worker.stop()
-        smtp.stop()
+    with smtp_server() as (inbox, port):
+        env = {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(port),
+        }
+        worker = start_worker(worker_url, tmp_path / "worker.log", env=env)
+        try:
+            with routed_to(worker.queue):
+                yield inbox
+        finally:
+            worker.stop()
 
 
 def test_releasing_an_order_on_its_page_emails_the_customer(page, mailing_worker, company):

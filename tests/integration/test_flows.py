@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 from django.test import Client
 from django.urls import reverse
 from werkzeug import Response
@@ -19,7 +18,7 @@ from automate.models import FlowRun, RunStatus, SentEmail
 from automate.services import flow_create, instant_flow_run
 from records.models import Customer
 from tests.factories import CustomerFactory, ItemFactory
-from tests.smtp import Inbox, free_port
+from tests.smtp import smtp_server
 from tests.workers import _delete_queue, routed_to, start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -65,11 +64,8 @@ def test_a_flow_run_from_a_card_completes_on_the_worker(celery_worker_process, c
 
 @pytest.fixture
 def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 def kill_test_flow(company, owner, *, teams_url, slow_url):

@@ -5,30 +5,14 @@ import io
 
 import openpyxl
 import pytest
-from aiosmtpd.controller import Controller
 
 from automate.connectors import find_action
 from automate.connectors.base import ActionError
 from automate.connectors.outlook import message_id
 from automate.models import SentEmail
-from tests.smtp import Inbox, free_port
+from tests.smtp import free_port
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def inbox(settings):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.DEFAULT_FROM_EMAIL = "CRONUS flows <flows@cronus.example>"
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

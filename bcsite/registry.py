@@ -314,6 +314,15 @@ class NavEntry:
 
 # Extra action groups for every page: provider(page, request, obj) -> groups.
 ActionGroupProvider = Callable[["Page", "HttpRequest", Any], Iterable["ActionGroup"]]
+# guard(records, user, operation) -> why the operation is refused now, or None. ``records``
+# are of one model; operations: "modify" and "delete" a record, "use" it on a document,
+# "release" a document.
+RecordGuard = Callable[[list, Any, str], "str | None"]
+# holder(record, user, changes) -> {attribute: message} for the changes it holds back (for
+# an approval); ``changes`` maps attributes to (old, new).
+ChangeHolder = Callable[[Any, Any, dict], dict]
+# seeder(company, users by name) -> {what: number created}: demo data other apps add.
+DemoSeeder = Callable[[Any, dict], dict]
 
 
 @dataclass
@@ -327,6 +336,9 @@ class Registry:
     # (page key or "*", FactBox): boxes shown after the page's own.
     factboxes: list[tuple[str, FactBox]] = field(default_factory=list)
     nav_entries: list[NavEntry] = field(default_factory=list)
+    record_guards: list[RecordGuard] = field(default_factory=list)
+    change_holders: list[ChangeHolder] = field(default_factory=list)
+    demo_seeders: list[DemoSeeder] = field(default_factory=list)
 
     def register_page(self, page: Page) -> Page:
         if page.key in self.pages:
@@ -386,6 +398,47 @@ class Registry:
         """Show ``factbox`` on page ``page_key`` ("*": every page that shows a record)."""
         self.factboxes.append((page_key, factbox))
         return factbox
+
+    def register_record_guard(self, guard: RecordGuard) -> RecordGuard:
+        self.record_guards.append(guard)
+        return guard
+
+    def guard_refusal(self, records: Any, user: Any, operation: str) -> str | None:
+        """Why another app refuses ``operation`` on ``records`` (one record or a list of
+        one model's records) now: a pending approval, a record restricted until approved."""
+        records = list(records) if isinstance(records, list | tuple) else [records]
+        for guard in self.record_guards if records else ():
+            refusal = guard(records, user, operation)
+            if refusal:
+                return refusal
+        return None
+
+    def check_guards(
+        self, records: Any, user: Any, operation: str, *, field: str | None = None
+    ) -> None:
+        """Raise the refusal as a ValidationError (on ``field`` when given)."""
+        refusal = self.guard_refusal(records, user, operation)
+        if refusal:
+            raise ValidationError({field: [refusal]} if field else refusal)
+
+    def register_change_holder(self, holder: ChangeHolder) -> ChangeHolder:
+        self.change_holders.append(holder)
+        return holder
+
+    def hold_changes(self, record: Any, user: Any, changes: dict) -> dict[str, str]:
+        """The changes other apps hold back (sent for approval), with what to tell the user.
+        Call it inside the change's transaction: what holds a change records it there."""
+        held: dict[str, str] = {}
+        for holder in self.change_holders:
+            pending = {a: c for a, c in changes.items() if a not in held}
+            if pending:
+                held.update(holder(record, user, pending))
+        return held
+
+    def register_demo_seeder(self, seeder: DemoSeeder) -> DemoSeeder:
+        if seeder not in self.demo_seeders:
+            self.demo_seeders.append(seeder)
+        return seeder
 
 
 registry = Registry()

@@ -160,6 +160,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(env_int("AUTOMATE_TICK_SECONDS", 5)),
         "options": {"expires": 30},
     },
+    # Approvals: overdue reminders, delegation to substitutes, expiring flow approvals.
+    "approvals-overdue": {
+        "task": "approvals.tasks.approvals_overdue_task",
+        "schedule": float(env_int("APPROVALS_OVERDUE_SECONDS", 300)),
+        "options": {"expires": 240},
+    },
 }
 
 # Power Automate.
@@ -181,6 +187,9 @@ AUTOMATE_HTTP_RESPONSE_TIMEOUT = env_int("AUTOMATE_HTTP_RESPONSE_TIMEOUT", 120)
 # An automated or scheduled flow whose runs fail this many times in a row emails its owner
 # (at most once a day) and shows a warning on My flows.
 AUTOMATE_FAILURE_NOTIFY_AFTER = env_int("AUTOMATE_FAILURE_NOTIFY_AFTER", 3)
+# A flow's "Start and wait for an approval" expires after this many days unless its step
+# says otherwise (Power Automate: 30 days, the run's own limit).
+AUTOMATE_APPROVAL_EXPIRY_DAYS = env_int("AUTOMATE_APPROVAL_EXPIRY_DAYS", 30)
 # The address links in flows and mails start with, e.g. https://erp.example.com
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tellme/", views.tell_me, name="tellme"),
     path("", include("records.urls")),
     path("automate/", include("automate.urls")),
+    path("approvals/", include("approvals.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

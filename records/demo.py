@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bcsite.registry import registry
 from records import services
 from records.models import (
     ZERO,
@@ -457,6 +458,13 @@ def demo_seed(
     _orders(company, users["sales"], customers_by_name, items_by_description, summary, log)
     summary.seconds["demo orders"] = time.monotonic() - started
     log(f"Demo orders ready ({summary.seconds['demo orders']:.1f} s).")
+
+    # Other apps' demo data (approvals: its setup and workflows), after the demo orders,
+    # which were released and posted before any approval workflow was on.
+    with transaction.atomic():
+        for seeder in registry.demo_seeders:
+            for what, n in seeder(company, users).items():
+                summary.count(what, n)
 
     for what, target, fill in (
         ("customers", customers, _volume_customers),

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
 
+from bcsite.registry import registry
 from records.models import MONEY_LIMIT, Company, SalesOrder
 from records.services.no_series import no_series_next
 
@@ -109,6 +110,18 @@ def card_create(
         raise_errors(card_errors(instance, label=label))
         save_with_unique_no(instance, label=label)
     return instance
+
+
+def hold_change(record: models.Model, user, fields: dict, attribute: str, old) -> None:
+    """Leave out of ``fields`` a change that an approval holds back (BC's credit limit and
+    unit price change approvals), and say so in ``record.held_changes``."""
+    new = fields[attribute]
+    if new == old:
+        return
+    held = registry.hold_changes(record, user, {attribute: (old, new)})
+    if attribute in held:
+        del fields[attribute]
+        record.held_changes = [*getattr(record, "held_changes", []), held[attribute]]
 
 
 def delete_unless_referred(instance: models.Model, *, label: str) -> None:

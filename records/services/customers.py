@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from bcsite.registry import registry
 from records.events import raise_customer_blocking_changed
 from records.models import Company, Customer
 from records.services.common import (
@@ -11,6 +12,7 @@ from records.services.common import (
     card_errors,
     check_field_names,
     delete_unless_referred,
+    hold_change,
     raise_errors,
     save_with_unique_no,
     writable_fields,
@@ -35,7 +37,13 @@ def customer_update(*, customer: Customer, user, **fields) -> Customer:
     if not fields:
         return customer
     with transaction.atomic():
-        previous = Customer.objects.filter(pk=customer.pk).values_list("blocked", flat=True).first()
+        registry.check_guards(customer, user, "modify")
+        old = Customer.objects.filter(pk=customer.pk).values("blocked", "credit_limit").first()
+        previous = old["blocked"] if old else None
+        if old and "credit_limit" in fields:
+            hold_change(customer, user, fields, "credit_limit", old["credit_limit"])
+        if not fields:
+            return customer
         assign_fields(customer, fields)
         raise_errors(card_errors(customer, label="Customer"))
         save_with_unique_no(customer, label="Customer", update_fields=[*fields, "last_modified"])
@@ -46,6 +54,7 @@ def customer_update(*, customer: Customer, user, **fields) -> Customer:
 
 def customer_delete(*, customer: Customer, user) -> None:
     label = f"Customer {customer.no}"
+    registry.check_guards(customer, user, "delete")
     if customer.sales_orders.exists():
         raise ValidationError(
             f"You cannot delete {label} because there is at least one outstanding "

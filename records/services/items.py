@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from bcsite.registry import registry
 from records.events import raise_item_unit_price_changed
 from records.models import (
     Company,
@@ -24,6 +25,7 @@ from records.services.common import (
     card_errors,
     check_field_names,
     delete_unless_referred,
+    hold_change,
     raise_errors,
     save_with_unique_no,
     writable_fields,
@@ -52,7 +54,12 @@ def item_update(*, item: Item, user, **fields) -> Item:
     if not fields:
         return item
     with transaction.atomic():
+        registry.check_guards(item, user, "modify")
         old = Item.objects.filter(pk=item.pk).values("type", "unit_price").first()
+        if old and "unit_price" in fields:
+            hold_change(item, user, fields, "unit_price", old["unit_price"])
+            if not fields:
+                return item
         _update(item, fields, old)
         if old is not None:
             raise_item_unit_price_changed(item, old["unit_price"])
@@ -80,6 +87,7 @@ def _update(item: Item, fields: dict, old: dict | None) -> None:
 
 def item_delete(*, item: Item, user) -> None:
     label = f"Item {item.no}"
+    registry.check_guards(item, user, "delete")
     if SalesOrderLine.objects.filter(item_id=item.pk).exists():
         raise ValidationError(
             f"You cannot delete {label} because there is at least one outstanding "

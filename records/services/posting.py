@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 
 from bcsite.events import records_created
+from bcsite.registry import registry
 from records.events import raise_sales_invoice_posted, raise_sales_order_released
 from records.models import (
     Customer,
@@ -42,6 +43,9 @@ def sales_order_post(*, order: SalesOrder, user) -> PostedSalesInvoice:
         lines = list(order.lines.filter(quantity__gt=0).order_by("line_no"))
         _check_postable(order, customer, items, lines)
         if order.status == SalesOrder.Status.OPEN:
+            # Posting an open order releases it: an approval workflow that applies to it
+            # refuses that as it refuses Release.
+            registry.check_guards(order, user, "release")
             order.status = SalesOrder.Status.RELEASED
             order.save(update_fields=["status", "last_modified"])
             raise_sales_order_released(order)
@@ -72,6 +76,8 @@ def _check_postable(
     for line in lines:
         if items[line.item_id].blocked:
             raise ValidationError(f"Item {items[line.item_id].no} is blocked.")
+    registry.check_guards(customer, None, "use")
+    registry.check_guards(list(items.values()), None, "use")
 
 
 def _create_invoice(order: SalesOrder, lines: list[SalesOrderLine], user) -> PostedSalesInvoice:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from bcsite.registry import registry
 from records.events import raise_sales_order_released
 from records.models import ZERO, Company, Customer, Item, SalesOrder, SalesOrderLine, round_amount
 from records.services.common import (
@@ -201,6 +202,7 @@ def sales_order_release(*, order: SalesOrder, user) -> SalesOrder:
                 f"Sales Order {order.no} is pending approval. This document can only be "
                 "released when the approval process is complete."
             )
+        registry.check_guards(order, user, "release")
         check_releasable(order)
         _set_status(order, SalesOrder.Status.RELEASED)
         raise_sales_order_released(order)
@@ -283,6 +285,7 @@ def _check_customer(company_id: int, customer, *, company_name: str) -> None:
     reason = customer.blocked_reason(for_="order")
     if reason:
         raise ValidationError({"customer": [reason]})
+    registry.check_guards(customer, None, "use", field="customer")
 
 
 def _check_item(order: SalesOrder, item) -> None:
@@ -292,6 +295,7 @@ def _check_item(order: SalesOrder, item) -> None:
         raise ValidationError({"item": [f"Item {item.no} does not exist in this company."]})
     if item.blocked:
         raise ValidationError({"item": [f"Item {item.no} is blocked."]})
+    registry.check_guards(item, None, "use", field="item")
 
 
 def _validate_header(order: SalesOrder, *, default_due_date: bool) -> None:

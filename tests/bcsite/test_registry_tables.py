@@ -95,7 +95,14 @@ def test_find_table_returns_none_for_unknown_tables(key):
 
 def test_only_the_owning_app_operations_make_a_table_writable():
     assert table(SALES_ORDERS).create and table(SALES_ORDERS).update and table(SALES_ORDERS).delete
-    assert set(table(SALES_ORDERS).actions) == {"release", "reopen", "post"}
+    # records' own actions, and approvals' Send and Cancel Approval Request.
+    assert set(table(SALES_ORDERS).actions) == {
+        "release",
+        "reopen",
+        "post",
+        "sendApprovalRequest",
+        "cancelApprovalRequest",
+    }
     for read_only in (SALES_INVOICES, CUSTOMER_ENTRIES, ITEM_ENTRIES):
         assert table(read_only).create is None
         assert table(read_only).update is None

@@ -8,7 +8,7 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from approvals import services
+        from approvals import nav, services  # noqa: F401  (nav registers the links)
         from approvals.demo import approvals_demo_seed
         from bcsite.registry import registry
         from records.models import Customer, Item

@@ -112,6 +112,11 @@ def workflow_user_group_save(
         seen.add(user.pk)
         if not isinstance(sequence, int) or sequence < 1:
             errors.setdefault("members", []).append("Sequence No. must be 1 or more.")
+    if not members and group is not None and group.workflows.filter(enabled=True).exists():
+        errors.setdefault("members", []).append(
+            f"Workflow user group {group.code} is used by an enabled workflow: it needs at least "
+            "one member."
+        )
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -96,7 +96,8 @@ def card_url_for(obj: Any) -> str | None:
 
 
 def tell_me_entries(request: HttpRequest) -> list[TellMeEntry]:
-    """Every list page ("Lists") and every New action ("Actions") the user may open."""
+    """Every list page ("Lists"), every other page in the navigation ("Pages": Requests to
+    Approve, Workflows, My flows...) and every New action ("Actions") the user may open."""
     if getattr(request, "company", None) is None:
         return []
     pages = sorted(
@@ -113,4 +114,7 @@ def tell_me_entries(request: HttpRequest) -> list[TellMeEntry]:
             entries.append(
                 TellMeEntry(label=f"New {page.entity}", category="Actions", url=page.new_url())
             )
+    for entry in sorted(registry.nav_entries, key=lambda e: (e.group, e.order, e.title)):
+        if entry.allowed is None or entry.allowed(request):
+            entries.append(TellMeEntry(label=entry.title, category="Pages", url=entry.url()))
     return entries

@@ -37,10 +37,25 @@ def customer_create(request: HttpRequest, data: dict) -> Customer:
 
 def customer_update(request: HttpRequest, customer: Customer, data: dict) -> None:
     services.customer_update(customer=customer, user=request.user, **data)
+    _tell_held_changes(request, customer)
+
+
+def _tell_held_changes(request: HttpRequest, record) -> None:
+    """Say which changes an approval workflow holds back (a credit limit, a unit price)."""
+    for message in getattr(record, "held_changes", []):
+        messages.info(request, message)
 
 
 def customer_delete(request: HttpRequest, customer: Customer) -> None:
     services.customer_delete(customer=customer, user=request.user)
+
+
+def record_readonly_reason(record) -> str | None:
+    """Why a customer or an item cannot be changed now: it is pending approval. Asked once
+    per record object, however often the page asks."""
+    if "_readonly_reason" not in record.__dict__:
+        record._readonly_reason = registry.guard_refusal(record, None, "modify")
+    return record._readonly_reason
 
 
 # -- Items ----------------------------------------------------------------------------------
@@ -52,6 +67,7 @@ def item_create(request: HttpRequest, data: dict) -> Item:
 
 def item_update(request: HttpRequest, item: Item, data: dict) -> None:
     services.item_update(item=item, user=request.user, **data)
+    _tell_held_changes(request, item)
 
 
 def item_delete(request: HttpRequest, item: Item) -> None:

@@ -194,6 +194,7 @@ registry.register_page(
         slug="customers",
         list_page="customer_list",
         record_title=lambda c: f"{c.no} · {c.name}",
+        readonly_reason=actions.record_readonly_reason,
         fasttabs=[
             FastTab(
                 "general",
@@ -310,6 +311,7 @@ registry.register_page(
         slug="items",
         list_page="item_list",
         record_title=lambda i: f"{i.no} · {i.description}",
+        readonly_reason=actions.record_readonly_reason,
         fasttabs=[
             FastTab(
                 "general",

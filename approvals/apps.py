@@ -8,7 +8,8 @@ class ApprovalsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from approvals import nav, services  # noqa: F401  (nav registers the links)
+        # Importing registers the links, the Request Approval group, the cue and the FactBox.
+        from approvals import action_group, cues, factboxes, nav, services  # noqa: F401
         from approvals.demo import approvals_demo_seed
         from bcsite.registry import registry
         from records.models import Customer, Item

@@ -5,6 +5,7 @@ They raise ValidationError to refuse and PermissionDenied when the user may not 
 
 from approvals.services.overdue import approvals_overdue_process
 from approvals.services.requests import (
+    approval_comment_add,
     approval_entries_approve,
     approval_entry_approve,
     approval_entry_delegate,
@@ -39,6 +40,7 @@ from approvals.services.workflows import (
 )
 
 __all__ = [
+    "approval_comment_add",
     "approval_entries_approve",
     "approval_entry_approve",
     "approval_entry_delegate",

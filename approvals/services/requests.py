@@ -489,6 +489,14 @@ def approval_entry_respond(
         return _respond_flow_approval(request, entry, user, response, comment)
 
 
+def approval_comment_add(*, request: ApprovalRequest, user, text: str) -> ApprovalComment:
+    """A comment on the request (Approval Comments): who may see the request may comment."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("Type a comment first.")
+    return ApprovalComment.objects.create(request=request, user=user, text=text[:4000])
+
+
 def approval_entries_approve(
     *, entries: Iterable[ApprovalEntry], user, comment: str = ""
 ) -> tuple[int, list[str]]:

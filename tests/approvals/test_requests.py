@@ -1,9 +1,12 @@
 """Sending, deciding, delegating and cancelling approval requests: the services."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 from approvals.models import ApprovalEntry, ApprovalRequest, ApprovalUserSetup, RestrictedRecord
 from approvals.services import (
@@ -13,6 +16,7 @@ from approvals.services import (
     approval_entry_reject,
     approval_request_cancel,
     approval_request_send,
+    approvals_overdue_process,
     workflow_user_group_save,
 )
 from records import services
@@ -274,8 +278,38 @@ def test_bulk_approve_reports_what_it_could_not_approve(order_workflow, order_of
     assert len(refusals) == 1 and "already rejected" in refusals[0]
 
 
+def test_notifications_link_to_the_confirmation_page(
+    order_workflow, order_of, sales, approver, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = approval_request_send(record=order_of(5000), user=sales)
+    entry = request.entries.get()
+    assert [m.to for m in mail.outbox] == [["approver@cronus.example.com"]]
+    assert f"/approvals/entries/{entry.pk}/decide/" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        approval_entry_approve(entry=entry, user=approver)
+    assert mail.outbox[-1].to == [sales.email]
+    assert "approved" in mail.outbox[-1].subject
 
 
+def test_overdue_entries_are_delegated_and_reminded_once_a_day(
+    workflows, chain, order_of, sales, approver, boss, django_capture_on_commit_callbacks
+):
+    enable(workflows["MS-SOAPW"], delegate_after="1D", due_date_formula="1D")
+    request = approval_request_send(record=order_of(5000), user=sales)
+    later = timezone.now() + datetime.timedelta(days=1, hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = approvals_overdue_process(later)
+    assert counts["delegated"] == 1
+    assert entries(request) == [(1, "approver", "delegated"), (1, "boss", OPEN)]
+    # Two days on, the delegated entry is overdue: one reminder, not one per pass.
+    mail.outbox.clear()
+    much_later = timezone.now() + datetime.timedelta(days=3)
+    ApprovalEntry.objects.filter(status=OPEN).update(delegate_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert approvals_overdue_process(much_later)["reminded"] == 1
+        assert approvals_overdue_process(much_later)["reminded"] == 0
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Overdue"]
 
 
 # -- Customers and items ------------------------------------------------------------------------

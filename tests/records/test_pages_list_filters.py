@@ -170,7 +170,9 @@ def test_every_cue_counts_what_its_list_shows(sales_client, company, customers):
             listed = sales_client.get(tile.url)
             if "count" in listed.context:
                 assert listed.context["count"] == tile.count, tile.label
-                assert not listed.context["query"].filter_errors, tile.label
+                # A cue may open a page that is not a list page (Requests to Approve).
+                query = listed.context.get("query")
+                assert query is None or not query.filter_errors, tile.label
 
 
 def test_filter_rows_refuses_what_the_list_would_refuse(sales_client, customers):

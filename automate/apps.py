@@ -9,7 +9,9 @@ class AutomateConfig(AppConfig):
         # Importing registers the navigation, the Automate action group, the role centre's
         # cue and the Sent Emails and Documents pages with bcsite's registry.
         from automate import automate_group, cues, library_pages, nav  # noqa: F401
-        from automate.services import triggers
+        from automate.services import approval_flows, triggers
 
         # Record changes and business events start automated flows.
         triggers.connect()
+        # Approval requests start approval flows, and decisions wake the runs that wait.
+        approval_flows.connect()

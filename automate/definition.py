@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from approvals.templates import condition_errors
 from automate import expressions
 from automate.connectors import find_action
 from automate.recurrence import recurrence_errors
@@ -70,7 +71,15 @@ TRIGGER_TYPES = {
     "business_event": "When a business event occurs",
     "recurrence": "Recurrence",
     "http_request": "When an HTTP request is received",
+    "approval_requested": "When an approval is requested",
 }
+# The approval flow triggers, one per kind of record that is sent for approval (BC's table).
+APPROVAL_TRIGGER_TABLES = {
+    36: "When a sales document approval is requested",
+    18: "When a customer approval is requested",
+    27: "When an item approval is requested",
+}
+MAX_APPROVAL_FILTERS = 4
 RECORD_TRIGGERS = ("record_created", "record_modified", "record_deleted")
 HTTP_METHODS = ("POST", "PUT", "PATCH", "GET", "DELETE")
 MAX_TRIGGER_CONDITIONS = 10
@@ -93,6 +102,9 @@ TRIGGER_KEYS = {
         "conditions",
     },
     "http_request": {"method", "schema", "requireSignature", "conditions"},
+    # Its conditions are on the record's fields (``filters``), checked when the request is
+    # sent: a request handed to a flow must reach it.
+    "approval_requested": {"table", "filters"},
 }
 
 
@@ -190,6 +202,8 @@ def trigger_errors(trigger) -> list[str]:
         errors += recurrence_errors(trigger)
     elif kind == "http_request":
         errors += _http_trigger_errors(trigger)
+    elif kind == "approval_requested":
+        errors += approval_trigger_errors(trigger)
     if kind == "selected_record":
         if trigger.get("table") not in registry.tables:
             errors.append("Trigger: choose the table the flow runs on.")
@@ -250,6 +264,27 @@ def _record_trigger_errors(trigger: dict) -> list[str]:
     return [
         f"Trigger: {name!r} is not a field of {table.name}." for name in fields if name not in known
     ]
+
+
+def approval_trigger_errors(trigger: dict) -> list[str]:
+    """An approval flow trigger: a kind of record, and up to four conditions on its fields
+    (``{"field", "operator", "value"}``, the operator "eq" when left out)."""
+    table = trigger.get("table")
+    if isinstance(table, bool) or table not in APPROVAL_TRIGGER_TABLES:
+        kinds = ", ".join(f"{n} ({title})" for n, title in APPROVAL_TRIGGER_TABLES.items())
+        return [f"Trigger: choose what is sent for approval: table {kinds}."]
+    filters = trigger.get("filters", [])
+    if not isinstance(filters, list) or len(filters) > MAX_APPROVAL_FILTERS:
+        return [f"Trigger: at most {MAX_APPROVAL_FILTERS} conditions on fields, as a list."]
+    conditions = [
+        {"operator": "eq", **item} if isinstance(item, dict) else item for item in filters
+    ]
+    return [f"Trigger: {error}" for error in condition_errors(table, conditions)]
+
+
+def approval_trigger_conditions(trigger: dict) -> list[dict]:
+    """The trigger's conditions on fields, each with its operator."""
+    return [{"operator": "eq", **item} for item in trigger.get("filters") or []]
 
 
 def _http_trigger_errors(trigger: dict) -> list[str]:

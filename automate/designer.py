@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from zoneinfo import available_timezones
 
+from approvals.templates import OPERATORS
 from automate import recurrence
 from automate.connectors import connectors
 from automate.definition import (
+    APPROVAL_TRIGGER_TABLES,
     CONTROL_STEPS,
     CONTROL_TITLES,
     DELAY_UNITS,
     HTTP_METHODS,
+    MAX_APPROVAL_FILTERS,
     MAX_TRIGGER_CONDITIONS,
     RECORD_TRIGGERS,
     RUN_AFTER_STATUSES,
@@ -100,6 +103,25 @@ HTTP_REQUEST_FIELDS = (
         "expression": "triggerOutputs()?['queries']",
     },
 )
+# ... and an approval flow's, besides the record's fields (automate.services.approval_flows).
+APPROVAL_REQUEST_FIELDS = (
+    ("approvalRequestId", "Approval request id", "text"),
+    ("documentType", "Document type", "text"),
+    ("recordId", "Record ID", "text"),
+    ("recordNumber", "Record No.", "text"),
+    ("recordUrl", "Record URL", "url"),
+    ("recordLink", "Record link", "url"),
+    ("amount", "Amount", "number"),
+    ("requesterUserName", "Requester user name", "text"),
+    ("requesterEmail", "Requester email", "emails"),
+    ("approverUserName", "Approver user name", "text"),
+    ("approverEmail", "Approver email", "emails"),
+    ("requestedAt", "Requested at", "datetime"),
+    ("tableId", "Table ID", "integer"),
+    ("tableName", "Table name", "text"),
+    ("companyId", "Company ID", "text"),
+    ("companyName", "Company name", "text"),
+)
 # Power Automate's "Choose your flow's trigger", and the connector each trigger belongs to.
 TRIGGER_GROUPS = {
     "selected_record": "Instant",
@@ -109,6 +131,7 @@ TRIGGER_GROUPS = {
     "business_event": "Automated",
     "recurrence": "Scheduled",
     "http_request": "HTTP",
+    "approval_requested": "Automated",
 }
 TRIGGER_CONNECTORS = {
     "recurrence": ("schedule", "Schedule", "#1f85ff"),
@@ -124,6 +147,9 @@ TRIGGER_DESCRIPTIONS = {
     "recurrence": "Start on a schedule.",
     "http_request": "Start when the flow's URL receives a request. "
     "The URL is shown on the flow's page once it is saved.",
+    "approval_requested": "Start when someone sends a sales document, a customer or an item "
+    "for approval. The flow answers the request with Business Central's Approve, reject or "
+    "cancel an approval request.",
 }
 FREQUENCY_LABELS = {"minute": "Minute", "hour": "Hour", "day": "Day", "week": "Week"}
 # The time zones offered while typing one: the IANA names of places, plus UTC. Any other
@@ -372,6 +398,7 @@ def trigger_field_lists() -> dict[str, list[dict]]:
         "business_event": _fields(BUSINESS_EVENT_FIELDS),
         "recurrence": _fields(RECURRENCE_FIELDS),
         "http_request": [dict(field) for field in HTTP_REQUEST_FIELDS],
+        "approval_requested": _fields(APPROVAL_REQUEST_FIELDS),
     }
 
 
@@ -432,6 +459,11 @@ def designer_catalog() -> dict:
         "businessEvents": business_event_list(),
         "recurrence": recurrence_options(),
         "httpMethods": list(HTTP_METHODS),
+        "approvalTriggers": [
+            {"table": table, "title": title} for table, title in APPROVAL_TRIGGER_TABLES.items()
+        ],
+        "approvalOperators": [{"value": key, "label": label} for key, label in OPERATORS.items()],
+        "maxApprovalFilters": MAX_APPROVAL_FILTERS,
         "maxTriggerConditions": MAX_TRIGGER_CONDITIONS,
         "runAfter": [
             {"status": status, "label": RUN_AFTER_LABELS[status]} for status in RUN_AFTER_STATUSES

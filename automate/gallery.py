@@ -347,6 +347,71 @@ DAILY_BLOCKED_CUSTOMERS = FlowTemplate(
     },
 )
 
+APPROVAL = "Start_and_wait_for_an_approval"
+REQUEST_ID = "@{triggerBody()?['approvalRequestId']}"
+
+
+def _answer(name: str, response: str, **extra) -> dict:
+    return _step(
+        name,
+        "business_central.respond_to_approval_request",
+        {"approvalRequestId": REQUEST_ID, "response": response},
+        **extra,
+    )
+
+
+SALES_ORDER_APPROVAL = FlowTemplate(
+    key="request-approval-for-a-sales-order",
+    title="Request approval for a sales order",
+    description="When someone sends a sales order for approval, their approver (Approver ID "
+    "in Approval User Setup) is asked to approve it. Approved, the order is released; "
+    "rejected, it is reopened. If the approval cannot be asked for or expires, the request "
+    "is cancelled and the order reopened.",
+    table_ids=(SALES_ORDER,),
+    category="Approval",
+    definition={
+        "schemaVersion": 1,
+        "trigger": {"type": "approval_requested", "table": SALES_ORDER},
+        "steps": [
+            _step(
+                APPROVAL,
+                "approvals.start_and_wait_for_approval",
+                {
+                    "approvalType": "first",
+                    "title": "Sales order @{triggerBody()?['number']} for "
+                    "@{triggerBody()?['customerName']}: @{triggerBody()?['amount']} "
+                    "@{triggerBody()?['currencyCode']}",
+                    "assignedTo": "@{triggerBody()?['approverUserName']}",
+                    "details": "@{triggerBody()?['requesterUserName']} requests approval of "
+                    "sales order @{triggerBody()?['number']} to "
+                    "@{triggerBody()?['customerName']}, @{triggerBody()?['amount']} "
+                    "@{triggerBody()?['currencyCode']} excluding VAT "
+                    "(@{triggerBody()?['totalAmountIncludingTax']} including VAT).",
+                    "itemLink": "@{triggerBody()?['recordLink']}",
+                    "itemLinkDescription": "Sales order @{triggerBody()?['number']}",
+                },
+                title="Start and wait for an approval",
+            ),
+            _step(
+                "Approved",
+                "control.condition",
+                {"expression": f"@equals(body('{APPROVAL}')?['outcome'], 'Approve')"},
+                title="Approved",
+                actions=[_answer("Approve_the_request", "Approve", title="Approve the request")],
+                **{"else": [_answer("Reject_the_request", "Reject", title="Reject the request")]},
+            ),
+            # Nobody was asked (no approver), nobody answered in time, or the order could
+            # not be released: the request does not stay pending for ever.
+            _answer(
+                "Cancel_the_request",
+                "Cancel",
+                title="Cancel the request",
+                runAfter=["Failed", "Skipped", "TimedOut"],
+            ),
+        ],
+    },
+)
+
 GALLERY: dict[str, FlowTemplate] = {
     t.key: t
     for t in (
@@ -356,6 +421,7 @@ GALLERY: dict[str, FlowTemplate] = {
         EXPORT_ITEMS,
         EMAIL_ON_RELEASE,
         DAILY_BLOCKED_CUSTOMERS,
+        SALES_ORDER_APPROVAL,
     )
 }
 

@@ -858,7 +858,11 @@ def approval_guard(records: list, user, operation: str) -> str | None:
             )
     if operation == "release":
         order = records[0]
-        if workflow_for(order.company_id, found.table_id, record_values(order)) is not None:
+        values = record_values(order)
+        # An approval workflow or an approval flow that would take the order stops Release.
+        if workflow_for(order.company_id, found.table_id, values) is not None or (
+            approval_flows_for(order.company_id, found.table_id, values)
+        ):
             return (
                 "This document can only be released when the approval process is complete. "
                 "Choose Send Approval Request."

@@ -12,6 +12,7 @@ It refuses with ``ActionError``, which says whether trying again can help.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -202,6 +203,48 @@ class ConnectorAction:
             ],
             "outputs": [{"path": o.path, "label": o.label, "type": o.type} for o in self.outputs],
         }
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A waiting action's answer: not done yet. The run waits as a row, holding no worker,
+    until something wakes it (the event it waits for) or ``until`` comes.
+
+    ``state`` is what the action needs to check on it later (an approval's id); the step
+    keeps it as its outputs while it waits.
+    """
+
+    until: datetime.datetime
+    state: dict
+
+
+class WaitingAction(ConnectorAction):
+    """An action that starts something and waits for its outcome: Start and wait for an
+    approval. The engine calls ``start`` once, then ``check`` at each later delivery of the
+    run, until one of them returns outputs; when a wait's ``until`` has passed, ``expire``
+    ends what was started and says how the step ends.
+
+    Each call runs in the transaction that records its result in the step (and parks the
+    run when it must wait), so its effects are database rows only: a worker that dies
+    midway leaves nothing behind, and whatever ends the wait either commits before the
+    check and is seen, or after and finds the run waiting to be woken.
+    """
+
+    transactional: ClassVar[bool] = True
+
+    def start(self, call: ActionCall) -> Wait | dict:
+        raise NotImplementedError
+
+    def check(self, call: ActionCall, state: dict) -> Wait | dict:
+        raise NotImplementedError
+
+    def expire(self, call: ActionCall, state: dict) -> ActionError:
+        """End what ``start`` began, whose time is up; the error the step ends with (its
+        code ``TIMEOUT`` for Timed out)."""
+        return ActionError("The action ran out of time.", code=TIMEOUT)
+
+    def run(self, call: ActionCall) -> dict:
+        raise ActionError(f"{self.title} waits; the engine starts it, not run().")
 
 
 class Connector:

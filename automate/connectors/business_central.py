@@ -10,6 +10,7 @@ exactly what a person on the page would be.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -246,6 +247,89 @@ class GetUrl(BusinessCentralAction):
         return {"body": {"url": f"{site}{url}"}}
 
 
+class RespondToApprovalRequest(ConnectorAction):
+    """BC's Flow Entries: the answer of an approval flow to the request it was handed."""
+
+    key = "respond_to_approval_request"
+    title = "Approve, reject or cancel an approval request"
+    description = (
+        "Answer the approval request that started the flow (When a sales document, customer "
+        "or item approval is requested): approving releases the order or lets the record be "
+        "used; rejecting or cancelling reopens the order."
+    )
+    inputs = (
+        Param(
+            "approvalRequestId",
+            "Approval request id",
+            required=True,
+            help="The trigger's Approval request id.",
+        ),
+        Param(
+            "response",
+            "Response",
+            "choice",
+            required=True,
+            choices=(("Approve", "Approve"), ("Reject", "Reject"), ("Cancel", "Cancel")),
+        ),
+    )
+    outputs = (
+        Output("body/id", "Approval request id"),
+        Output("body/status", "Status"),
+        Output("body/recordNumber", "No."),
+    )
+    # Its effects (the request, the order's status) are rows, committed with the step.
+    transactional = True
+
+    def validate(self, inputs: dict) -> list[str]:
+        errors = super().validate(inputs)
+        response = inputs.get("response")
+        if (
+            _is_literal(response)
+            and response not in (None, "")
+            and (str(response).strip().casefold() not in ("approve", "reject", "cancel"))
+        ):
+            errors.append(f"Response {response} is not one of Approve, Reject or Cancel.")
+        return errors
+
+    def run(self, call: ActionCall) -> dict:
+        from approvals.models import ApprovalRequest
+        from approvals.services import flow_entry_respond
+        from automate.services.approval_flows import answer_refusal
+
+        key = str(call.inputs.get("approvalRequestId") or "").strip()
+        try:
+            system_id = uuid.UUID(key)
+        except ValueError:
+            raise ActionError(
+                f"{key or 'An empty value'} is not an approval request id. Use the trigger's "
+                "Approval request id.",
+                code="BadRequest",
+            ) from None
+        request = ApprovalRequest.objects.filter(company=call.company, system_id=system_id).first()
+        if request is None:
+            raise ActionError(
+                f"Approval request {key} does not exist in company {call.company.name}.",
+                code="NotFound",
+            )
+        refusal = answer_refusal(request, call.run.flow)
+        if refusal:
+            raise ActionError(refusal, code="Forbidden")
+        try:
+            request = flow_entry_respond(
+                request=request, user=call.user, response=str(call.inputs.get("response") or "")
+            )
+        except ValidationError as error:
+            raise ActionError(" ".join(error.messages), code="ValidationFailed") from None
+        return {
+            "body": {
+                "id": str(request.system_id),
+                "status": request.get_status_display(),
+                "recordNumber": request.record_no,
+                "tableId": request.table_id,
+            }
+        }
+
+
 class BusinessCentral(Connector):
     key = "business_central"
     name = "Business Central"
@@ -260,6 +344,7 @@ class BusinessCentral(Connector):
         DeleteRecord,
         RunAction,
         GetUrl,
+        RespondToApprovalRequest,
     )
 
 

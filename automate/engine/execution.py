@@ -7,8 +7,10 @@ what they decided (the branch, the items, the iterations) before running their c
 a replay takes the same path.
 
 A step that must wait (a delay, a retry back-off) raises ``Suspend``: the run becomes a
-waiting row that the tick wakes later. Nothing waits inside a worker. The control steps
-are in ``automate.engine.control``.
+waiting row that the tick wakes later. Nothing waits inside a worker. A waiting action
+(``WaitingAction``: Start and wait for an approval) is started once and checked again at
+each later delivery; what it waits for wakes the run at once. The control steps are in
+``automate.engine.control``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from automate.connectors.base import (
     ActionError,
     ConnectorAction,
     RetryPolicy,
+    Wait,
+    WaitingAction,
 )
 from automate.engine.control import CONTROL_HANDLERS
 from automate.engine.state import Scope, StepsView, Stop, Suspend, Terminate
@@ -187,6 +191,8 @@ class Execution:
         row = row or self.new_row(step, path, scope, status=StepStatus.RUNNING)
         if action is None:
             return self.fail(row, f"The action {step['type']!r} is not available.", "NotFound")
+        if isinstance(action, WaitingAction):
+            return self.execute_waiting(step, path, scope, row, action)
         now = timezone.now()
         interrupted = row.pk is not None and row.status == StepStatus.RUNNING
         if interrupted and not (action.transactional or action.repeatable):
@@ -234,8 +240,12 @@ class Execution:
         return row.status
 
     def _call(self, action: ConnectorAction, call: ActionCall) -> dict:
+        return self._outputs(self._invoke(action, action.run, call))
+
+    def _invoke(self, action: ConnectorAction, method, *args):
+        """Call one of the action's methods; whatever goes wrong becomes an ActionError."""
         try:
-            outputs = action.run(call)
+            return method(*args)
         except ActionError:
             raise
         except OperationalError as error:
@@ -249,6 +259,8 @@ class Execution:
                 f"The action failed unexpectedly ({type(error).__name__}: {error}).",
                 code="InternalError",
             ) from error
+
+    def _outputs(self, outputs) -> dict:
         outputs = json_safe(outputs if outputs is not None else {"body": None})
         if not isinstance(outputs, dict):
             outputs = {"body": outputs}
@@ -272,6 +284,93 @@ class Execution:
         row.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
         self.save_row(row)
         raise Suspend(row.next_attempt_at)
+
+    # -- waiting actions -----------------------------------------------------------------
+
+    def execute_waiting(
+        self, step: dict, path: str, scope: Scope, row: StepRun, action: WaitingAction
+    ) -> str:
+        """Start a waiting action once, then check it at each delivery until it is done.
+
+        1. A row that waits with outputs has started (the outputs are the action's state):
+           it is checked, with the inputs it started with.
+        2. Any other row (new, a start whose delivery died and rolled back, a start waiting
+           for its retry) starts, once its retry time has come.
+        3. The call, its effects and what they mean for the step (done; still waiting, with
+           the run parked; out of time) commit in one transaction. Parking the run there,
+           rather than after the delivery, is what keeps a wake-up from being lost: an
+           outcome that commits after the check finds the run waiting and wakes it.
+        """
+        started = (
+            row.pk is not None and row.status == StepStatus.WAITING and row.outputs is not None
+        )
+        if started:
+            inputs, state = row.inputs or {}, row.outputs
+        else:
+            if (
+                row.status == StepStatus.WAITING
+                and row.next_attempt_at
+                and row.next_attempt_at > timezone.now()
+            ):
+                raise Suspend(row.next_attempt_at)
+            try:
+                inputs = self.render(step.get("inputs", {}), scope)
+            except expressions.ExpressionError as error:
+                return self.fail(row, f"An expression in the inputs failed: {error}")
+            state = None
+            row.status = StepStatus.RUNNING
+            row.attempts += 1
+            row.inputs = mask_secrets(action, inputs)
+            row.next_attempt_at = None
+            self.save_row(row)
+        call = ActionCall(
+            inputs=inputs,
+            company=self.run.company,
+            user=self.owner,
+            run=self.run,
+            step_name=step["name"],
+            idempotency_key=f"{self.run.system_id}:{path}",
+            attempt=row.attempts,
+        )
+        try:
+            with transaction.atomic():
+                if state is None:
+                    result = self._invoke(action, action.start, call)
+                else:
+                    result = self._invoke(action, action.check, call, state)
+                wake_at = self._settle(action, call, row, result)
+        except ActionError as error:
+            if started:
+                row.attempts += 1  # a check that failed counts against the retry policy
+            return self._action_failed(step, action, row, error)
+        if wake_at is not None:
+            raise Suspend(wake_at)
+        return row.status
+
+    def _settle(
+        self, action: WaitingAction, call: ActionCall, row: StepRun, result
+    ) -> datetime.datetime | None:
+        """Record what the start or the check answered; the time to wake when it waits."""
+        if not isinstance(result, Wait):
+            self.finish(row, StepStatus.SUCCEEDED, outputs=self._outputs(result))
+            return None
+        if result.until <= timezone.now():
+            error = self._invoke(action, action.expire, call, result.state)
+            status = StepStatus.TIMED_OUT if error.code == TIMEOUT else StepStatus.FAILED
+            self.finish(row, status, error=error.as_dict())
+            return None
+        row.status = StepStatus.WAITING
+        row.outputs = json_safe(result.state)
+        row.error = None
+        row.next_attempt_at = result.until
+        self.save_row(row)
+        parked = FlowRun.objects.filter(
+            pk=self.run.pk, status=RunStatus.RUNNING, lease_token=self.token
+        ).update(status=RunStatus.WAITING, wake_at=result.until, lease_token=None, lease_until=None)
+        if not parked:
+            # The run was cancelled or handed on meanwhile: what was just done rolls back.
+            raise Stop()
+        return result.until
 
     # -- the lease -----------------------------------------------------------------------
 

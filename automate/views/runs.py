@@ -50,7 +50,7 @@ TRIGGER_EVENT_SORT = Sort(
 TRIGGER_EVENT_SALT = "automate.trigger-history"
 # Triggers whose events go through the outbox and so leave a trigger history. Instant and
 # HTTP flows start their runs directly: their run history is the whole story.
-OUTBOX_TRIGGERS = (*RECORD_TRIGGERS, "business_event", "recurrence")
+OUTBOX_TRIGGERS = (*RECORD_TRIGGERS, "business_event", "recurrence", "approval_requested")
 TRIGGER_BADGES = {
     TriggerEvent.Status.STARTED: "started",
     TriggerEvent.Status.SKIPPED: "skipped",

@@ -357,6 +357,11 @@ TRIGGERS = {
         "requireSignature": True,
         "conditions": ["@equals(triggerBody()?['orderNumber'], 'S-ORD101001')"],
     },
+    "approval_requested": {
+        "type": "approval_requested",
+        "table": 36,
+        "filters": [{"field": "customerNumber", "operator": "eq", "value": "C10000"}],
+    },
 }
 
 
@@ -385,6 +390,7 @@ def test_every_trigger_type_has_a_group_its_keys_and_fields():
         "business_event": "Automated",
         "recurrence": "Scheduled",
         "http_request": "HTTP",
+        "approval_requested": "Automated",
     }
     # The keys the designer keeps when the type changes are the ones a save accepts.
     assert {kind: set(types[kind]["keys"]) for kind in types} == TRIGGER_KEYS

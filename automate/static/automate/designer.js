@@ -212,7 +212,7 @@ const FlowDesigner = (function () {
       if (!Array.isArray(trigger.inputs)) return "The trigger's inputs are not a list.";
       if (!trigger.inputs.every(isObject)) return "A trigger input is not an object.";
     }
-    for (const key of ["conditions", "fields", "hours", "minutes", "weekDays"]) {
+    for (const key of ["conditions", "fields", "filters", "hours", "minutes", "weekDays"]) {
       const value = trigger[key];
       if (value !== undefined && value !== null && !Array.isArray(value)) {
         return `The trigger's ${key} are not a list.`;
@@ -222,6 +222,8 @@ const FlowDesigner = (function () {
     if (!conditions.every((condition) => typeof condition === "string")) {
       return "A trigger condition is not text.";
     }
+    const filters = Array.isArray(trigger.filters) ? trigger.filters : [];
+    if (!filters.every(isObject)) return "A condition on a field is not an object.";
     return "";
   }
 
@@ -325,6 +327,8 @@ const FlowDesigner = (function () {
       body.append(...renderRecurrence(trigger));
     } else if (trigger.type === "http_request") {
       body.append(...renderHttpRequest(trigger));
+    } else if (trigger.type === "approval_requested") {
+      body.append(renderApprovalKind(trigger), renderApprovalFilters(trigger));
     }
     if (kind.keys.includes("conditions")) body.append(renderTriggerConditions(trigger));
     return el(
@@ -1070,6 +1074,131 @@ const FlowDesigner = (function () {
     if (value === null) return {};
     if (typeof value === "number") return { type: Number.isInteger(value) ? "integer" : "number" };
     return { type: typeof value };
+  }
+
+  // -- Approval flow triggers ------------------------------------------------------------------
+
+  /** What is sent for approval: a sales document, a customer or an item (its BC table). */
+  function renderApprovalKind(trigger) {
+    const id = nextId();
+    const value = trigger.table === null || trigger.table === undefined ? "" : String(trigger.table);
+    const options = [
+      ["", "Choose what is sent for approval"],
+      ...state.catalog.approvalTriggers.map((kind) => [String(kind.table), kind.title]),
+    ];
+    if (value && !options.some(([option]) => option === value)) {
+      options.push([value, `Table ${value}: not sent for approval`]);
+    }
+    const select = selectBox(options, value, { id, dataset: { key: "trigger-approval-kind" } });
+    select.addEventListener("change", () => {
+      trigger.table = select.value ? Number(select.value) : null;
+      // The conditions name the old table's fields.
+      delete trigger.filters;
+      render();
+    });
+    return triggerField({ id, label: "When", control: select, required: true, param: "table" });
+  }
+
+  /** Conditions on the record's fields: the flow takes the request of a record that meets
+      them all, and otherwise leaves it to the approval workflows. */
+  function renderApprovalFilters(trigger) {
+    const table = state.tables.get(trigger.table);
+    const legend = el("legend", {}, "Conditions on the record");
+    if (!table || !approvalKind(trigger.table)) {
+      return el(
+        "fieldset",
+        { class: "trigger-inputs trigger-filters" },
+        legend,
+        el("p", { class: "field-help" }, "Choose what is sent for approval first."),
+      );
+    }
+    const filters = Array.isArray(trigger.filters) ? trigger.filters : [];
+    const helpId = nextId();
+    const fieldOptions = table.fields.map((field) => [field.name, field.label]);
+    const rows = filters.map((filter, index) => {
+      const number = index + 1;
+      const options = [["", "Choose a field"], ...fieldOptions];
+      if (filter.field && !fieldOptions.some(([name]) => name === filter.field)) {
+        options.push([String(filter.field), `Unknown field ${filter.field}`]);
+      }
+      const field = selectBox(options, filter.field || "", {
+        class: "trigger-filter-field",
+        "aria-label": `Condition ${number}: field`,
+        dataset: { key: `trigger-filter-field-${index}` },
+      });
+      field.addEventListener("change", () => {
+        filter.field = field.value;
+        sync();
+      });
+      const operator = selectBox(
+        state.catalog.approvalOperators.map((option) => [option.value, option.label]),
+        filter.operator || "eq",
+        {
+          "aria-label": `Condition ${number}: operator`,
+          dataset: { key: `trigger-filter-operator-${index}` },
+        },
+      );
+      operator.addEventListener("change", () => {
+        filter.operator = operator.value;
+        sync();
+      });
+      const value = el("input", {
+        type: "text",
+        value: filter.value === null || filter.value === undefined ? "" : String(filter.value),
+        autocomplete: "off",
+        "aria-label": `Condition ${number}: value`,
+        dataset: { key: `trigger-filter-value-${index}` },
+        oninput: () => {
+          filter.value = value.value;
+          sync();
+        },
+      });
+      return el(
+        "div",
+        { class: "trigger-filter" },
+        field,
+        operator,
+        value,
+        button(
+          "Remove",
+          () => {
+            filters.splice(index, 1);
+            if (!filters.length) delete trigger.filters;
+            render();
+          },
+          { "aria-label": `Remove condition ${number}` },
+        ),
+      );
+    });
+    return el(
+      "fieldset",
+      { class: "trigger-inputs trigger-filters", "aria-describedby": helpId },
+      legend,
+      helpText(
+        helpId,
+        "The flow takes the approval request of a record that meets every condition; other " +
+          "records go to the approval workflows. None: it takes every request.",
+      ),
+      rows,
+      button(
+        "+ Add a condition",
+        () => {
+          if (!Array.isArray(trigger.filters)) trigger.filters = [];
+          trigger.filters.push({ field: "", operator: "eq", value: "" });
+          render();
+          const fields = state.root.querySelectorAll(".trigger-filter-field");
+          fields[fields.length - 1].focus();
+        },
+        {
+          disabled: filters.length >= state.catalog.maxApprovalFilters,
+          "aria-describedby": helpId,
+        },
+      ),
+    );
+  }
+
+  function approvalKind(table) {
+    return state.catalog.approvalTriggers.find((kind) => kind.table === table);
   }
 
   /** Power Automate's trigger conditions: expressions that must all be true. */
@@ -2470,6 +2599,13 @@ const FlowDesigner = (function () {
     }
     if (trigger.type === "selected_record" && !state.tables.has(trigger.table)) {
       errors.push("Trigger: choose the table the flow runs on.");
+    } else if (trigger.type === "approval_requested") {
+      if (!approvalKind(trigger.table)) {
+        errors.push("Trigger: choose what is sent for approval.");
+      }
+      (Array.isArray(trigger.filters) ? trigger.filters : []).forEach((filter, index) => {
+        if (!filter.field) errors.push(`Trigger condition ${index + 1}: choose a field.`);
+      });
     } else if (kind.keys.includes("table") && !state.tables.has(trigger.table)) {
       errors.push("Trigger: choose the table whose records start the flow.");
     }

@@ -396,7 +396,8 @@ def test_run_action_unknown_action(action_call, order):
 
     assert (
         error.message
-        == "Sales Header has no action 'ship'. Its actions are: release, reopen, post."
+        == "Sales Header has no action 'ship'. Its actions are: release, reopen, post, "
+        "sendApprovalRequest, cancelApprovalRequest."
     )
 
 

@@ -12,19 +12,20 @@ provider's credentials and "http://10.0.0.5:6379" would talk to Redis. So every 
    between the check and the connection (DNS rebinding) cannot redirect it; the Host header
    and the TLS server name still carry the original host;
 4. follows redirects itself, checking each new target as in 1-3.
+
+Steps 1 and 2 are ``bcsite.netguard``'s, shared with the API's webhook deliveries; this
+module words their messages for flows and raises ``ActionError``.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import urllib3
-from django.conf import settings
 from urllib3.exceptions import (
     HTTPError,
     LocationParseError,
@@ -35,9 +36,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from automate.connectors.base import TIMEOUT, ActionError
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+from bcsite.netguard import Guard, IPAddress, IPNetwork, Target, embedded_ipv4
 
 DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -45,9 +44,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 MAX_URL_LENGTH = 8192
 
-SHARED_ADDRESS_SPACE = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
-NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
-NAT64_LOCAL_PREFIX = ipaddress.ip_network("64:ff9b:1::/48")
 # Credentials that must not follow a redirect to another origin.
 ORIGIN_BOUND_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
 
@@ -64,156 +60,40 @@ class GuardedResponse:
         return self.headers.get("Content-Type", "")
 
 
-@dataclass(frozen=True)
-class Target:
-    """A URL whose addresses passed the checks: where to connect and what to say."""
-
-    scheme: str
-    host: str  # as written in the URL, lower case; an IPv6 literal without brackets
-    port: int
-    path: str  # path and query, what goes on the request line
-    addresses: tuple[IPAddress, ...]
-
-    @property
-    def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        default_port = 443 if self.scheme == "https" else 80
-        return host if self.port == default_port else f"{host}:{self.port}"
-
-    @property
-    def origin(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host, self.port)
-
-
 def is_retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUSES or status >= 500
 
 
+GUARD = Guard(
+    setting="AUTOMATE_HTTP_ALLOWED_NETWORKS",
+    error=ActionError,
+    max_url_length=MAX_URL_LENGTH,
+    refusal="flows may not call it",
+    missing_url="Give the URL to call.",
+    wrong_scheme="Only http and https URLs can be called, not {url}.",
+    credentials_in_url=(
+        "Put credentials in the authentication input, not in the URL (user:password@)."
+    ),
+)
+
+
 def allowed_networks() -> list[IPNetwork]:
-    raw = getattr(settings, "AUTOMATE_HTTP_ALLOWED_NETWORKS", []) or []
-    networks = []
-    for cidr in raw:
-        try:
-            networks.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
-        except ValueError:
-            raise ActionError(
-                f"The setting AUTOMATE_HTTP_ALLOWED_NETWORKS holds {cidr!r}, which is not a "
-                "network (write it as 10.1.0.0/16). Ask your administrator to correct it."
-            ) from None
-    return networks
-
-
-def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, 6to4, NAT64), if any."""
-    if not isinstance(ip, ipaddress.IPv6Address):
-        return None
-    if ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    if ip.sixtofour is not None:
-        return ip.sixtofour
-    if ip in NAT64_PREFIX:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
-
-
-def _why_not_public(ip: IPAddress) -> str | None:
-    if ip.is_unspecified:
-        return "is unspecified"
-    if ip.is_loopback:
-        return "is a loopback address (this server itself)"
-    if ip.is_link_local:
-        return "is link-local (where cloud metadata services answer)"
-    if ip.is_multicast:
-        return "is a multicast address"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in SHARED_ADDRESS_SPACE:
-        return "is in a shared (carrier-grade NAT) network"
-    if isinstance(ip, ipaddress.IPv6Address) and ip in NAT64_LOCAL_PREFIX:
-        return "is in a local address translation network"
-    if ip.is_private:
-        return "is in a private network"
-    if ip.is_reserved:
-        return "is in a reserved range"
-    if not ip.is_global:
-        return "is not a public internet address"
-    return None
+    return GUARD.allowed_networks()
 
 
 def check_address(ip: IPAddress, allowed: Iterable[IPNetwork] = ()) -> None:
     """Refuse ``ip`` unless it is public or inside an allowed network."""
-    embedded = embedded_ipv4(ip)
-    candidates = [ip] if embedded is None else [ip, embedded]
-    networks = list(allowed)
-    if any(c.version == n.version and c in n for c in candidates for n in networks):
-        return
-    if embedded is not None:
-        reason = _why_not_public(embedded)
-        if reason:
-            raise ActionError(
-                f"The address {ip} stands for {embedded}, which {reason}; flows may not call it."
-            )
-        if ip in NAT64_PREFIX or ip.ipv4_mapped is not None:
-            # The IPv6 form only carries the IPv4 address; that one decides.
-            return
-    reason = _why_not_public(ip)
-    if reason:
-        raise ActionError(f"The address {ip} {reason}; flows may not call it.")
+    GUARD.check_address(ip, allowed)
 
 
 def resolve(host: str, port: int) -> tuple[IPAddress, ...]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        if error.errno == socket.EAI_AGAIN:
-            raise ActionError(
-                f"The host name {host} could not be resolved right now.", retryable=True
-            ) from None
-        raise ActionError(f"The host name {host} does not exist.") from None
-    except UnicodeError:
-        raise ActionError(f"The host name {host} is not valid.") from None
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canonname, sockaddr in infos:
-        # An IPv6 sockaddr may carry a zone ("fe80::1%eth0"); the address is before it.
-        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if ip not in addresses:
-            addresses.append(ip)
-    if not addresses:
-        raise ActionError(f"The host name {host} has no addresses.")
-    return tuple(addresses)
+    return GUARD.resolve(host, port)
 
 
 def check_url(url: str) -> Target:
     """Parse ``url``, resolve its host and check every address it resolves to."""
-    if not isinstance(url, str) or not url.strip():
-        raise ActionError("Give the URL to call.")
-    url = url.strip()
-    if len(url) > MAX_URL_LENGTH:
-        raise ActionError(f"The URL is longer than {MAX_URL_LENGTH} characters.")
-    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
-        raise ActionError("The URL may not contain spaces or control characters.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ActionError(f"{url} is not a valid URL.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise ActionError(f"Only http and https URLs can be called, not {url}.")
-    if parts.username is not None or parts.password is not None:
-        raise ActionError(
-            "Put credentials in the authentication input, not in the URL (user:password@)."
-        )
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise ActionError(f"{url} names no host.")
-    port = port or (443 if scheme == "https" else 80)
-    addresses = resolve(host, port)
-    allowed = allowed_networks()
-    for ip in addresses:
-        check_address(ip, allowed)
-    path = parts.path or "/"
-    if parts.query:
-        path = f"{path}?{parts.query}"
-    return Target(scheme=scheme, host=host, port=port, path=path, addresses=addresses)
+    # resolve is looked up when called, so a replacement of this module's resolve() applies.
+    return GUARD.check_url(url, resolve=resolve)
 
 
 def guarded_request(

@@ -12,7 +12,12 @@ app.autodiscover_tasks()
 
 # Beat sends the engine's tick every few seconds; logging each one at INFO would bury what
 # the worker actually does. Warnings and errors about it still show.
-QUIET_TASKS = ("automate-tick", "automate.tasks.automate_tick_task")
+QUIET_TASKS = (
+    "automate-tick",
+    "automate.tasks.automate_tick_task",
+    "api-notifications-sweep",
+    "bcsite.api.tasks.api_notifications_sweep_task",
+)
 
 
 def _not_a_quiet_task(record: logging.LogRecord) -> bool:

@@ -16,6 +16,7 @@ NAV_GROUP_ORDER = (
     "Finance",
     "Approvals",
     "Power Automate",
+    "Settings",
 )
 
 

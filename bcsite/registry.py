@@ -259,7 +259,8 @@ def _key_values(model_field: models.Field | None, text: str) -> list[Any]:
         except ValueError:
             return []
     if isinstance(model_field, models.IntegerField | models.AutoField):
-        if not text.isdigit() or len(text) > 19 or int(text) >= _INTEGER_LIMIT:
+        # isdigit() also accepts "¹" and "٣", which int() refuses.
+        if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) >= _INTEGER_LIMIT:
             return []
         return [int(text)]
     # Numbers are stored upper case, but a record typed otherwise is still found.

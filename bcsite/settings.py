@@ -27,6 +27,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
+    "oauth2_provider",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "bcsite",
     "records",
     "approvals",
@@ -160,6 +163,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(env_int("AUTOMATE_TICK_SECONDS", 5)),
         "options": {"expires": 30},
     },
+    # The connector API: retries of webhook and business event notifications.
+    "api-notifications-sweep": {
+        "task": "bcsite.api.tasks.api_notifications_sweep_task",
+        "schedule": float(env_int("API_WEBHOOK_SWEEP_SECONDS", 5)),
+        "options": {"expires": 30},
+    },
     # Approvals: overdue reminders, delegation to substitutes, expiring flow approvals.
     "approvals-overdue": {
         "task": "approvals.tasks.approvals_overdue_task",
@@ -193,11 +202,62 @@ AUTOMATE_APPROVAL_EXPIRY_DAYS = env_int("AUTOMATE_APPROVAL_EXPIRY_DAYS", 30)
 # The address links in flows and mails start with, e.g. https://erp.example.com
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# OAuth2 client credentials for service-to-service callers of the connector API.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("API_ACCESS_TOKEN_SECONDS", 3600),
+    "SCOPES": {"api": "Read and change the company's data through the connector API"},
+    "DEFAULT_SCOPES": ["api"],
+}
+
+# The connector API. Callers authenticate with a personal token, an OAuth2 client-credentials
+# token or the browser session; each token is limited to API_RATE_LIMIT requests.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bcsite.api.auth.ApiTokenAuthentication",
+        "bcsite.api.auth.ServiceClientAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["bcsite.api.throttling.ApiRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("API_RATE_LIMIT", "6000/300s")},
+    "EXCEPTION_HANDLER": "bcsite.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bcsite connector API",
+    "DESCRIPTION": "Business Central-shaped REST API: entities, webhooks, business events, "
+    "flows and approvals.",
+    "VERSION": "2.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # BC's paths (companies({id})/customers) as they are served.
+    "DEFAULT_GENERATOR_CLASS": "bcsite.api.schema.BCSchemaGenerator",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Webhook and business event notifications: changes within this window go out in one request;
+# a failing endpoint is retried for API_WEBHOOK_RETRY_HOURS, then its subscription is suspended.
+API_WEBHOOK_BATCH_SECONDS = env_int("API_WEBHOOK_BATCH_MS", 500) / 1000
+API_WEBHOOK_RETRY_HOURS = env_int("API_WEBHOOK_RETRY_HOURS", 24)
+API_WEBHOOK_TIMEOUT_SECONDS = env_int("API_WEBHOOK_TIMEOUT_SECONDS", 10)
+API_WEBHOOK_HANDSHAKE_SECONDS = env_int("API_WEBHOOK_HANDSHAKE_SECONDS", 5)
+API_WEBHOOK_MAX_SUBSCRIPTIONS = env_int("API_WEBHOOK_MAX_SUBSCRIPTIONS", 200)
+# Networks notification URLs may be in although they are private (e.g. 10.0.0.0/8).
+API_WEBHOOK_ALLOWED_NETWORKS = env_list("API_WEBHOOK_ALLOWED_NETWORKS", [])
+# Rate limits count in Redis, so every web process shares them.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("API_CACHE_PREFIX", "bcsite-api"),
+    },
 }
 
 # Lists show this many rows a page, and count matching rows only up to LIST_COUNT_LIMIT.

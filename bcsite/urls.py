@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("records.urls")),
     path("automate/", include("automate.urls")),
     path("approvals/", include("approvals.urls")),
+    path("api/", include("bcsite.api.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
@@ -18,5 +19,6 @@ urlpatterns = [
     # Django's LogoutView signs out on POST only: a link or a prefetch never signs anyone out.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("settings/", include("bcsite.api.ui_urls")),
     path("", include("bcsite.pages.urls")),
 ]

@@ -29,7 +29,7 @@ def fake_dns(monkeypatch, answers: dict[str, list[str]]):
             ]
         return real(host, port, *args, **kwargs)
 
-    monkeypatch.setattr(netguard.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_a_host_that_does_not_resolve_is_a_clear_error(monkeypatch, errno, messa
     def getaddrinfo(*args, **kwargs):
         raise socket.gaierror(errno, "lookup failed")
 
-    monkeypatch.setattr(netguard.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(ActionError, match=message) as failed:
         netguard.check_url("http://no-such-host.invalid/")
     assert failed.value.retryable is retryable

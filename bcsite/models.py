@@ -1,0 +1,141 @@
+"""The connector API's own rows: who calls it (personal tokens, service clients) and who
+is told about changes (webhook and business event subscriptions, and their outbox)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from records.models import Company, Membership
+
+
+class ApiToken(models.Model):
+    """A personal API token: acts as its user in one company. Only a hash is kept; the token
+    itself is shown once, when it is created."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    # The first characters, to tell tokens apart in lists and logs.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}...)"
+
+
+class ServiceClient(models.Model):
+    """An OAuth2 client-credentials application (service to service), scoped to a company
+    and a role. It acts as its own service user, so what it changes shows who did it."""
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.CASCADE,
+        related_name="service_client",
+    )
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.USER
+    )
+    service_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_client"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.application)
+
+
+class ApiSubscription(models.Model):
+    """A webhook subscription (``/api/v2.0/subscriptions``) or an external business event
+    subscription (``externaleventsubscriptions``): where to send notifications, and its health."""
+
+    class Kind(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        BUSINESS_EVENT = "business_event", "Business event"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    subscription_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_subscriptions"
+    )
+    notification_url = models.URLField(max_length=2000)
+    client_state = models.CharField(max_length=2048, blank=True)
+    # Webhooks: the resource path as given, and the table it names.
+    resource = models.CharField(max_length=2000, blank=True)
+    table_id = models.PositiveIntegerField(null=True, blank=True)
+    # Business events: the event's name and the app that declares it.
+    event_name = models.CharField(max_length=100, blank=True)
+    app_id = models.CharField(max_length=100, blank=True)
+    # Deliveries are signed with HMAC-SHA256 under this secret (shown once, on create).
+    signing_secret = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_modified = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["company", "kind", "table_id", "status"]),
+            models.Index(fields=["company", "kind", "event_name", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subscription_id}"
+
+
+class ApiNotification(models.Model):
+    """One change or event to tell a subscriber, written in the transaction that made it.
+
+    Notifications of a subscription go out together, in one request, after a short
+    window; a failed request is tried again with backoff until the subscription is suspended.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        DROPPED = "dropped", "Dropped"
+
+    subscription = models.ForeignKey(
+        ApiSubscription, on_delete=models.CASCADE, related_name="notifications"
+    )
+    payload = models.JSONField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["subscription", "status", "next_attempt_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id}: {self.status}"

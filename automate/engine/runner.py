@@ -8,7 +8,8 @@ import uuid
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from automate.engine.execution import Execution, Stop, Suspend, Terminate
@@ -23,7 +24,7 @@ from automate.models import (
 )
 from automate.services.failures import flow_lock_for_streak, flow_run_ended
 from automate.services.run_days import run_day_count
-from automate.services.runs import flow_run_dispatch
+from automate.services.runs import cancel_waited_approvals, flow_run_dispatch
 from automate.services.triggers import (
     fire_recurrences,
     prune_trigger_events,
@@ -81,11 +82,13 @@ def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
                 lease_until=_lease(now),
                 wake_at=None,
                 lost_deliveries=F("lost_deliveries") + lost,
+                # In the claim's own UPDATE: two statements fewer for every run.
+                deliveries=F("deliveries") + 1,
+                started_at=Coalesce("started_at", Value(now)),
             )
         )
     if not claimed:
         return None
-    FlowRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
     return token
 
 
@@ -94,7 +97,6 @@ def flow_run_execute(*, run_id: int) -> None:
     token = flow_run_claim(run_id=run_id)
     if token is None:
         return
-    FlowRun.objects.filter(pk=run_id).update(deliveries=F("deliveries") + 1)
     run = FlowRun.objects.select_related("flow__owner", "version", "company").get(pk=run_id)
     if run.lost_deliveries >= MAX_LOST_DELIVERIES:
         # Delivery after delivery died or crashed on this run: stop handing it on.
@@ -120,7 +122,11 @@ def flow_run_execute(*, run_id: int) -> None:
     except Stop:
         return
     error = "" if status == RunStatus.SUCCEEDED else _failure_message(execution)
-    _end(run, token, status, error)
+    # The delivery knows every step row of the run: only open ones need closing.
+    open_steps = any(
+        row.status in (StepStatus.RUNNING, StepStatus.WAITING) for row in execution.rows.values()
+    )
+    _end(run, token, status, error, close_steps=open_steps)
 
 
 def _failure_message(execution: Execution) -> str:
@@ -138,7 +144,7 @@ def _park(run: FlowRun, token, wake_at: datetime.datetime) -> None:
     )
 
 
-def _end(run: FlowRun, token, status: str, error: str) -> None:
+def _end(run: FlowRun, token, status: str, error: str, *, close_steps: bool = True) -> None:
     now = timezone.now()
     with transaction.atomic():
         flow_lock_for_streak(
@@ -155,8 +161,9 @@ def _end(run: FlowRun, token, status: str, error: str) -> None:
             wake_at=None,
         )
         if ended:
-            # Containers a Terminate left, or the step that ran out of time.
-            _close_open_steps(run, now, status)
+            if close_steps:
+                # Containers a Terminate left, or the step that ran out of time.
+                _close_open_steps(run, now, status)
             run_day_count(
                 flow_id=run.flow_id,
                 company_id=run.company_id,
@@ -248,7 +255,10 @@ def automate_tick(*, now: datetime.datetime | None = None) -> dict[str, int]:
             expired.append(run_id)
     counts["recovered"] = len(expired)
     for run_id in [*due, *lost, *expired]:
-        flow_run_dispatch(run_id=run_id)
+        if not flow_run_dispatch(run_id=run_id):
+            # The broker is down: each further attempt would wait to fail too. The runs
+            # are queued with a redispatch time, so a later tick hands them on.
+            break
     counts["fired"] = fire_recurrences(now)
     counts["swept"] = sweep_pending_events(now)
     counts["pruned"] = _prune(now)
@@ -279,6 +289,7 @@ def _time_out_overdue(now) -> int:
             ):
                 ended += 1
                 _close_open_steps(FlowRun(pk=run_id), now, RunStatus.TIMED_OUT)
+                cancel_waited_approvals(run_id)
                 run_day_count(
                     flow_id=flow_id,
                     company_id=company_id,

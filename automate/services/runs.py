@@ -207,8 +207,16 @@ def flow_run_cancel(*, run: FlowRun, user) -> FlowRun:
             created_at=run.created_at,
             status=RunStatus.CANCELLED,
         )
+        cancel_waited_approvals(run.pk)
     run.refresh_from_db()
     return run
+
+
+def cancel_waited_approvals(run_id: int) -> None:
+    """A run that ends while waiting for an approval leaves no request for approvers."""
+    from automate.services.approval_flows import flow_approvals_cancel  # it imports this module
+
+    flow_approvals_cancel(run_id=run_id)
 
 
 def flow_run_resubmit(*, run: FlowRun, user) -> FlowRun:

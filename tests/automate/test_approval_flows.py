@@ -662,16 +662,26 @@ def test_a_run_lost_while_starting_the_approval_does_not_keep_it(
     assert (step.status, step.outputs) == (StepStatus.RUNNING, None)
 
 
-def test_the_approvals_of_a_cancelled_run_can_be_cancelled_with_it(
-    company, sales, approver, decided
-):
+def test_cancelling_a_run_cancels_the_approval_it_waits_for(company, sales, approver, decided):
     run = start_run(waiting_flow(company, sales), sales)
-    flow_run_cancel(run=run, user=sales)
+    decided(flow_run_cancel, run=run, user=sales)
 
-    assert decided(flow_approvals_cancel, run_id=run.pk) == 1
     approval = flow_approval(run)
     assert approval.status == "canceled"
+    assert not approval.entries.filter(status="open").exists()
     assert decided(flow_approvals_cancel, run_id=run.pk) == 0
+
+
+def test_a_run_that_times_out_while_waiting_cancels_its_approval(company, sales, approver):
+    run = start_run(waiting_flow(company, sales), sales)
+    FlowRun.objects.filter(pk=run.pk).update(
+        deadline=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    automate_tick()
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.TIMED_OUT
+    assert flow_approval(run).status == "canceled"
 
 
 # -- Answering the request ---------------------------------------------------------------------

@@ -13,12 +13,13 @@ PORT ?= 8000
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k tellme -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help install run test pytest lint fmt chromium redis-check bench
+.PHONY: help install run test pytest lint fmt chromium redis-check bench chaos
 
 help:
 	@echo "make run    set up and start bcsite on http://$(HOST):$(PORT) (web, Celery worker, beat)"
 	@echo "make test   lint and run the whole test suite"
-	@echo "make bench  page server time at 100k rows, and event-to-run latency (BENCH_DATABASE_URL picks the database)"
+	@echo "make bench  pages at 100k rows, engine throughput and latency on SQLite and PostgreSQL (docs/performance.md)"
+	@echo "make chaos  1,000 flow runs while workers are killed and Redis restarts; checks nothing ran twice"
 	@echo "make lint   ruff check and format check"
 	@echo "make fmt    ruff fix and format"
 
@@ -90,11 +91,31 @@ pytest: install chromium
 test: lint pytest
 
 # Benchmarks run on a database of their own, so the volume they load never mixes with
-# the demo database of `make run`. SQLite under var/ unless BENCH_DATABASE_URL is set.
+# the demo database of `make run`. SQLite under var/ unless BENCH_DATABASE_URL is set. The
+# engine is measured on PostgreSQL too when BENCH_POSTGRES_URL is reachable (the database
+# is created if missing); otherwise that part is skipped with a message.
 BENCH_DATABASE_URL ?= sqlite:///$(CURDIR)/var/bench.sqlite3
+BENCH_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/bcsite_bench
+CHAOS_DATABASE_URL ?= sqlite:///$(CURDIR)/var/chaos.sqlite3
+# Extra arguments for the chaos command, e.g. `make chaos CHAOS_ARGS="--runs 200 --seed 7"`.
+CHAOS_ARGS ?=
 
-bench: install
+bench: install redis-check
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_pages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_flow_pages
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_triggers
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_engine
+	@if $(PY) -c "import sys; from bcsite.bench import postgres_ready; sys.exit(not postgres_ready('$(BENCH_POSTGRES_URL)'))"; then \
+		set -e; export DATABASE_URL=$(BENCH_POSTGRES_URL); \
+		$(PY) manage.py migrate --noinput --verbosity 0; \
+		$(PY) manage.py bench_triggers; \
+		$(PY) manage.py bench_engine; \
+	else \
+		echo "PostgreSQL is not reachable at $(BENCH_POSTGRES_URL): the engine is measured on SQLite only."; \
+	fi
+	$(PY) manage.py bench_report
+
+chaos: install redis-check
+	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
+	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) manage.py chaos $(CHAOS_ARGS)

@@ -600,7 +600,11 @@ class Command(BaseCommand):
         group; a page that offered none would be measured without that work."""
         flow = (
             Flow.objects.filter(
-                company=company, owner=user, table_id=gallery.CUSTOMER, enabled=True
+                company=company,
+                owner=user,
+                trigger_type="selected_record",
+                table_id=gallery.CUSTOMER,
+                enabled=True,
             )
             .order_by("name", "pk")
             .first()

@@ -3,29 +3,40 @@
 Measures with Django's test client inside one process, so the figures are the server's own
 time (URL resolving, views, queries, templates), without network or browser. The data is
 topped up first with ``seed_demo`` (100k sales orders, 10k customers by default), on the
-database that DATABASE_URL names. Prints a table and writes JSON to var/bench/.
+database that DATABASE_URL names.
+
+Then the list's throughput over HTTP: gunicorn serving ``throughput_targets`` (50 rows a
+page) to several keep-alive clients, requests a second (``--http-seconds 0`` skips it).
+Prints tables and writes JSON to var/bench/.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import random
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
-from django.db import connection
 from django.test import Client
 
-from bcsite.bench import page_time, print_table
+from bcsite.bench import fmt, http_throughput, machine, page_time, print_table
 from bcsite.pages.listing import list_cursor
 from bcsite.registry import registry
 from records.models import Company, Customer, Item, SalesOrder
 
 SAMPLES = 30
+
+
+def throughput_targets(company: Company) -> list[tuple[str, str]]:
+    """What the throughput over gunicorn measures, as (label, path), 50 rows a page.
+
+    The hook for the REST API: its list endpoint joins this list once it exists, e.g.
+    ``("API salesOrders, 50 a page", f"/api/v2.0/companies({company.system_id})/"
+    "salesOrders?$top=50")``, and is measured the same way.
+    """
+    return [("sales order list page, 50 rows (HTML, not the API)", "/sales-orders/")]
 
 
 class Command(BaseCommand):
@@ -35,6 +46,8 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=100_000)
         parser.add_argument("--customers", type=int, default=10_000)
         parser.add_argument("--samples", type=int, default=SAMPLES)
+        parser.add_argument("--http-seconds", type=float, default=8.0)
+        parser.add_argument("--http-clients", type=int, default=8)
         parser.add_argument("--output", default=str(settings.VAR_DIR / "bench" / "pages.json"))
 
     def handle(self, *args, **options):
@@ -49,16 +62,24 @@ class Command(BaseCommand):
         results = [
             page_time(client, label, url, options["samples"]) for label, url in self._cases(company)
         ]
+        http = []
+        if options["http_seconds"] > 0:
+            http = http_throughput(
+                throughput_targets(company),
+                cookies={name: morsel.value for name, morsel in client.cookies.items()},
+                seconds=options["http_seconds"],
+                clients=options["http_clients"],
+                log_path=Path(options["output"]).parent / "logs" / "gunicorn.log",
+            )
         report = {
             "benchmark": "pages",
-            "database": connection.vendor,
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
+            **machine(),
             "rows": {
                 "sales orders": SalesOrder.objects.filter(company=company).count(),
                 "customers": Customer.objects.filter(company=company).count(),
             },
             "results": results,
+            "http": http,
         }
         self._print(report)
         output = Path(options["output"])
@@ -96,3 +117,10 @@ class Command(BaseCommand):
             f"{rows['sales orders']:,} sales orders, {rows['customers']:,} customers"
         )
         print_table(self.stdout.write, title, report["results"])
+        for row in report["http"]:
+            self.stdout.write(
+                f"Throughput over HTTP ({row['server']}, {row['clients']} clients): "
+                f"{row['target']}: {fmt(row['requests_per_s'])} requests/s, "
+                f"p50 {fmt(row['p50_ms'])} ms, p95 {fmt(row['p95_ms'])} ms, "
+                f"{row['errors']} errors"
+            )

@@ -19,7 +19,7 @@ from approvals.models import RestrictedRecord
 from approvals.templates import CUSTOMERS, ITEMS, SALES_ORDERS
 from bcsite.registry import registry
 from records import services as records_services
-from records.models import ZERO, Customer, Item, SalesOrder
+from records.models import ZERO, SalesOrder
 
 
 @dataclass(frozen=True)
@@ -96,14 +96,15 @@ def is_applying_approved_change() -> bool:
     return getattr(_applying, "active", False)
 
 
-def _apply_customer_change(record: Customer, user, **fields) -> None:
-    with applying_approved_change():
-        records_services.customer_update(customer=record, user=user, **fields)
+def _applying(update, name: str):
+    """Apply an approved change through the records service ``update`` (``name`` is its
+    record argument), without holding it back again."""
 
+    def apply_change(record, user, **fields) -> None:
+        with applying_approved_change():
+            update(**{name: record}, user=user, **fields)
 
-def _apply_item_change(record: Item, user, **fields) -> None:
-    with applying_approved_change():
-        records_services.item_update(item=record, user=user, **fields)
+    return apply_change
 
 
 APPROVABLES: dict[int, Approvable] = {
@@ -124,7 +125,7 @@ APPROVABLES: dict[int, Approvable] = {
         on_approve=_allow(CUSTOMERS),
         on_reject=_keep,
         on_cancel=_keep,
-        apply_change=_apply_customer_change,
+        apply_change=_applying(records_services.customer_update, "customer"),
     ),
     ITEMS: Approvable(
         table_id=ITEMS,
@@ -134,7 +135,7 @@ APPROVABLES: dict[int, Approvable] = {
         on_approve=_allow(ITEMS),
         on_reject=_keep,
         on_cancel=_keep,
-        apply_change=_apply_item_change,
+        apply_change=_applying(records_services.item_update, "item"),
     ),
 }
 

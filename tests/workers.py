@@ -10,7 +10,6 @@ routed there, so two test runs against one Redis (or a developer's ``make run``
 worker) never take each other's tasks.
 """
 
-import json
 import os
 import re
 import signal
@@ -23,10 +22,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
+from bcsite.bench import delete_queue
 from bcsite.celery import app
 
 WORKER_START_TIMEOUT = 60
@@ -147,24 +146,9 @@ class WorkerProcess:
 
 
 def _delete_queue(queue: str) -> None:
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        # Messages a killed worker never acknowledged: kombu would put them back on the
-        # queue later, long after the test, and the queue would outlive it.
-        for tag, payload in client.hscan_iter("unacked"):
-            try:
-                routing_key = json.loads(payload)[2]
-            except (ValueError, IndexError, TypeError):
-                continue
-            if routing_key == queue:
-                client.hdel("unacked", tag)
-                client.zrem("unacked_index", tag)
-        # The queue (one list per priority step) and kombu's bindings for it.
-        keys = [*client.scan_iter(match=f"{queue}*"), *client.scan_iter(f"_kombu.*.{queue}")]
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    """The queue, its bindings and the messages of it a killed worker never acknowledged
+    (kombu would put them back on the queue long after the test)."""
+    delete_queue(queue)
 
 
 def start_worker(url: str, log_path: Path, *, env: dict | None = None) -> WorkerProcess:

@@ -216,15 +216,7 @@ class Execution:
         row.inputs = mask_secrets(action, inputs)
         row.next_attempt_at = None
         self.save_row(row)
-        call = ActionCall(
-            inputs=inputs,
-            company=self.run.company,
-            user=self.owner,
-            run=self.run,
-            step_name=step["name"],
-            idempotency_key=f"{self.run.system_id}:{path}",
-            attempt=row.attempts,
-        )
+        call = self.action_call(step, path, row, inputs)
         try:
             with lease_heartbeat(self.run.pk, self.token):
                 if action.transactional:
@@ -238,6 +230,18 @@ class Execution:
             return self._action_failed(step, action, row, error)
         self.finish(row, StepStatus.SUCCEEDED, outputs=outputs)
         return row.status
+
+    def action_call(self, step: dict, path: str, row: StepRun, inputs: dict) -> ActionCall:
+        return ActionCall(
+            inputs=inputs,
+            company=self.run.company,
+            user=self.owner,
+            run=self.run,
+            step_name=step["name"],
+            # Stable across redeliveries: what services deduplicate on.
+            idempotency_key=f"{self.run.system_id}:{path}",
+            attempt=row.attempts,
+        )
 
     def _call(self, action: ConnectorAction, call: ActionCall) -> dict:
         return self._outputs(self._invoke(action, action.run, call))
@@ -323,15 +327,7 @@ class Execution:
             row.inputs = mask_secrets(action, inputs)
             row.next_attempt_at = None
             self.save_row(row)
-        call = ActionCall(
-            inputs=inputs,
-            company=self.run.company,
-            user=self.owner,
-            run=self.run,
-            step_name=step["name"],
-            idempotency_key=f"{self.run.system_id}:{path}",
-            attempt=row.attempts,
-        )
+        call = self.action_call(step, path, row, inputs)
         try:
             with transaction.atomic():
                 if state is None:

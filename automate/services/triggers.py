@@ -34,6 +34,7 @@ from automate.recurrence import latest_slot, next_slot
 from automate.services.runs import flow_run_start
 from bcsite.events import RaisedBusinessEvent, RecordEvent, change_origin, events
 from bcsite.registry import Table
+from bcsite.transactions import ReadOnce, for_this_transaction
 
 log = logging.getLogger(__name__)
 
@@ -46,64 +47,14 @@ RECURRENCE_LIMIT = 500
 
 
 # Flows change rarely and records often: within one transaction, the flows a table's
-# changes start are read once. Saving or deleting a flow in this process starts afresh.
-# (A flow another process saves meanwhile counts from the next transaction on.)
-_flows_generation = 0
-
-
-def _flows_changed(**kwargs) -> None:
-    global _flows_generation
-    _flows_generation += 1
+# changes start are read once (bcsite.transactions.ReadOnce).
+FLOWS = ReadOnce("_automate_subscriptions")
 
 
 def _subscribed(company_id: int, kind: str, key) -> list[Flow]:
     """The enabled flows of the company whose trigger is ``kind`` on ``key`` (a table id or
     a business event), with their current version and company."""
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        return _subscribed_query(company_id, kind, key)
-    cache = _transaction_cache(conn)
-    found = cache.get((company_id, kind, key))
-    if found is None:
-        found = cache[(company_id, kind, key)] = _subscribed_query(company_id, kind, key)
-    return found
-
-
-class _TransactionCache(dict):
-    """The flows read by one transaction, for the flows of this process's generation."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.generation = _flows_generation
-
-    def __call__(self) -> None:
-        pass
-
-
-def _transaction_cache(conn) -> _TransactionCache:
-    return _for_this_transaction(
-        conn,
-        "_automate_subscriptions",
-        _TransactionCache,
-        stale=lambda cache: cache.generation != _flows_generation,
-    )
-
-
-def _for_this_transaction(conn, attribute: str, make, *, stale):
-    """The object the current transaction keeps in ``conn.<attribute>``, made by ``make``
-    and registered as a commit hook the first time. A commit runs and drops the hook, a
-    rollback drops it: either way the next transaction gets a new object. ``stale`` says
-    when an object still hooked must be replaced anyway."""
-    current = getattr(conn, attribute, None)
-    if (
-        current is None
-        or stale(current)
-        or not any(hook[1] is current for hook in conn.run_on_commit)
-    ):
-        current = make()
-        setattr(conn, attribute, current)
-        transaction.on_commit(current)
-    return current
+    return FLOWS.get((company_id, kind, key), lambda: _subscribed_query(company_id, kind, key))
 
 
 def _subscribed_query(company_id: int, kind: str, key) -> list[Flow]:
@@ -208,8 +159,8 @@ def connect() -> None:
     """Listen to record and business events (``AutomateConfig.ready``)."""
     events.listen_to_records(_on_record_event, interested=_wants_records)
     events.listen_to_business_events(_on_business_event)
-    post_save.connect(_flows_changed, sender=Flow, dispatch_uid="automate.flows_changed")
-    post_delete.connect(_flows_changed, sender=Flow, dispatch_uid="automate.flows_deleted")
+    post_save.connect(FLOWS.changed, sender=Flow, dispatch_uid="automate.flows_changed")
+    post_delete.connect(FLOWS.changed, sender=Flow, dispatch_uid="automate.flows_deleted")
 
 
 # -- Dispatch -------------------------------------------------------------------------------
@@ -235,7 +186,7 @@ def _dispatch_on_commit(created: list[TriggerEvent]) -> None:
     if not conn.in_atomic_block:
         trigger_events_dispatch(ids)  # committed already
         return
-    batch = _for_this_transaction(
+    batch = for_this_transaction(
         conn, "_automate_outbox_batch", _Batch, stale=lambda batch: batch.sent
     )
     batch.ids.extend(ids)

@@ -220,6 +220,37 @@ def _if_match_refusal(request, subscription: ApiSubscription) -> Response | None
 
 # -- Schemas (for the OpenAPI document) ---------------------------------------------------------
 
+
+def _renew(request, key: str, kind: str, fixed: tuple[str, str, str], data) -> Response:
+    """PATCH: renew the subscription (the handshake again, a new expiry), maybe with a new
+    URL or client state. ``fixed`` (API name, attribute, what it is) cannot change."""
+    subscription = _get_subscription_for_user(request, key, kind)
+    refusal = _if_match_refusal(request, subscription)
+    if refusal is not None:
+        return refusal
+    body = _body(request, allowed={"notificationUrl", "clientState"})
+    name, attribute, what = fixed
+    if body.get(name) not in (None, getattr(subscription, attribute)):
+        raise ValidationError(
+            {name: [f"The {what} of a subscription cannot change; create another."]}
+        )
+    subscription = api_subscription_renew(
+        subscription=subscription,
+        notification_url=body.get("notificationUrl"),
+        client_state=body.get("clientState"),
+    )
+    return Response(data(subscription))
+
+
+def _delete(request, key: str, kind: str) -> Response:
+    subscription = _get_subscription_for_user(request, key, kind)
+    refusal = _if_match_refusal(request, subscription)
+    if refusal is not None:
+        return refusal
+    api_subscription_delete(subscription=subscription)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 _ERROR = inline_serializer(
     "SubscriptionError",
     fields={
@@ -382,21 +413,7 @@ class SubscriptionDetailView(_JsonView):
         responses={200: _WEBHOOK, **_ERRORS},
     )
     def patch(self, request, key):
-        subscription = _get_subscription_for_user(request, key, WEBHOOK)
-        refusal = _if_match_refusal(request, subscription)
-        if refusal is not None:
-            return refusal
-        data = _body(request, allowed={"notificationUrl", "clientState"})
-        if data.get("resource") not in (None, subscription.resource):
-            raise ValidationError(
-                {"resource": ["The resource of a subscription cannot change; create another."]}
-            )
-        subscription = api_subscription_renew(
-            subscription=subscription,
-            notification_url=data.get("notificationUrl"),
-            client_state=data.get("clientState"),
-        )
-        return Response(webhook_data(subscription))
+        return _renew(request, key, WEBHOOK, ("resource", "resource", "resource"), webhook_data)
 
     @extend_schema(
         operation_id="subscriptions_destroy",
@@ -404,12 +421,7 @@ class SubscriptionDetailView(_JsonView):
         responses={204: None, **_ERRORS},
     )
     def delete(self, request, key):
-        subscription = _get_subscription_for_user(request, key, WEBHOOK)
-        refusal = _if_match_refusal(request, subscription)
-        if refusal is not None:
-            return refusal
-        api_subscription_delete(subscription=subscription)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _delete(request, key, WEBHOOK)
 
 
 # -- Business events ---------------------------------------------------------------------------
@@ -531,21 +543,8 @@ class EventSubscriptionDetailView(_JsonView):
         responses={200: _EVENT_SUBSCRIPTION, **_ERRORS},
     )
     def patch(self, request, key):
-        subscription = _get_subscription_for_user(request, key, BUSINESS_EVENT)
-        refusal = _if_match_refusal(request, subscription)
-        if refusal is not None:
-            return refusal
-        data = _body(request, allowed={"notificationUrl", "clientState"})
-        if data.get("eventName") not in (None, subscription.event_name):
-            raise ValidationError(
-                {"eventName": ["The event of a subscription cannot change; create another."]}
-            )
-        subscription = api_subscription_renew(
-            subscription=subscription,
-            notification_url=data.get("notificationUrl"),
-            client_state=data.get("clientState"),
-        )
-        return Response(event_subscription_data(subscription))
+        fixed = ("eventName", "event_name", "event")
+        return _renew(request, key, BUSINESS_EVENT, fixed, event_subscription_data)
 
     @extend_schema(
         operation_id="externaleventsubscriptions_destroy",
@@ -553,9 +552,4 @@ class EventSubscriptionDetailView(_JsonView):
         responses={204: None, **_ERRORS},
     )
     def delete(self, request, key):
-        subscription = _get_subscription_for_user(request, key, BUSINESS_EVENT)
-        refusal = _if_match_refusal(request, subscription)
-        if refusal is not None:
-            return refusal
-        api_subscription_delete(subscription=subscription)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _delete(request, key, BUSINESS_EVENT)

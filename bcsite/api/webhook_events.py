@@ -28,6 +28,7 @@ from bcsite.api.tasks import api_notifications_deliver_task
 from bcsite.events import RaisedBusinessEvent, RecordEvent, events
 from bcsite.models import ApiNotification, ApiSubscription
 from bcsite.registry import Table
+from bcsite.transactions import ReadOnce, for_this_transaction
 
 log = logging.getLogger(__name__)
 
@@ -44,42 +45,8 @@ def batch_window() -> float:
 # -- Which subscriptions want a change --------------------------------------------------------
 
 # Subscriptions change rarely and records often: within one transaction, a company's
-# subscriptions are read once, whatever tables and events it touches. Saving or deleting a
-# subscription in this process starts afresh; one saved by another process counts from the
-# next transaction on.
-_generation = 0
-
-
-def _subscriptions_changed(**kwargs) -> None:
-    global _generation
-    _generation += 1
-
-
-class _TransactionCache(dict):
-    """The subscriptions one transaction has read; a commit hook, so it dies with it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.generation = _generation
-
-    def __call__(self) -> None:
-        pass
-
-
-def _for_this_transaction(conn, attribute: str, make, *, stale):
-    """The object the current transaction keeps in ``conn.<attribute>``, made by ``make`` and
-    registered as a commit hook the first time. A commit runs and drops the hook, a rollback
-    drops it: either way the next transaction gets a new object."""
-    current = getattr(conn, attribute, None)
-    if (
-        current is None
-        or stale(current)
-        or not any(hook[1] is current for hook in conn.run_on_commit)
-    ):
-        current = make()
-        setattr(conn, attribute, current)
-        transaction.on_commit(current)
-    return current
+# subscriptions are read once, whatever tables and events it touches.
+SUBSCRIPTIONS = ReadOnce("_api_subscriptions")
 
 
 def subscribed(company_id: int, kind: str, key) -> list[ApiSubscription]:
@@ -92,19 +59,7 @@ def subscribed(company_id: int, kind: str, key) -> list[ApiSubscription]:
 
 def _of_company(company_id: int) -> list[ApiSubscription]:
     """All the company's live subscriptions (at most a few hundred), read once a transaction."""
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        return _of_company_query(company_id)
-    cache = _for_this_transaction(
-        conn,
-        "_api_subscriptions",
-        _TransactionCache,
-        stale=lambda cache: cache.generation != _generation,
-    )
-    found = cache.get(company_id)
-    if found is None:
-        found = cache[company_id] = _of_company_query(company_id)
-    return found
+    return SUBSCRIPTIONS.get(company_id, lambda: _of_company_query(company_id))
 
 
 def _of_company_query(company_id: int) -> list[ApiSubscription]:
@@ -211,7 +166,7 @@ def _dispatch_on_commit(subscription_ids: list[int]) -> None:
     if not conn.in_atomic_block:
         notifications_dispatch(subscription_ids)  # committed already
         return
-    batch = _for_this_transaction(conn, "_api_outbox_batch", _Batch, stale=lambda b: b.sent)
+    batch = for_this_transaction(conn, "_api_outbox_batch", _Batch, stale=lambda b: b.sent)
     batch.subscription_ids.update(dict.fromkeys(subscription_ids))
 
 
@@ -240,10 +195,10 @@ def connect() -> None:
     events.listen_to_records(_on_record_event, interested=_wants_records)
     events.listen_to_business_events(_on_business_event)
     post_save.connect(
-        _subscriptions_changed, sender=ApiSubscription, dispatch_uid="bcsite.api.subscriptions"
+        SUBSCRIPTIONS.changed, sender=ApiSubscription, dispatch_uid="bcsite.api.subscriptions"
     )
     post_delete.connect(
-        _subscriptions_changed,
+        SUBSCRIPTIONS.changed,
         sender=ApiSubscription,
         dispatch_uid="bcsite.api.subscriptions_deleted",
     )

@@ -395,9 +395,9 @@ def test_a_flow_saved_elsewhere_counts_from_the_next_transaction(company, sales)
         return records.customer_create(company=company, user=sales, name=name)
 
     create("Before")
-    generation = triggers._flows_generation
+    generation = triggers.FLOWS.generation
     flow = automated(company, sales, {"type": "record_created", "table": 18})
     # As if another process had saved the flow: this process hears nothing of it.
-    triggers._flows_generation = generation
+    triggers.FLOWS.generation = generation
     create("After")
     assert TriggerEvent.objects.filter(flow=flow).count() == 1

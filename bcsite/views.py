@@ -8,6 +8,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -66,6 +67,22 @@ class CueTile:
 class CueGroup:
     name: str
     tiles: list[CueTile]
+
+
+def company_admin_required(message: str):
+    """A decorator: signed in, in a company, and an administrator of it; else the login
+    page, or 403 with ``message``."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.is_company_admin:
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        return company_required(checked)
+
+    return decorate
 
 
 def cue_groups(request: HttpRequest, cues: Iterable[Cue]) -> list[CueGroup]:

@@ -7,12 +7,10 @@ request's company (another company's row is a 404).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Prefetch, ProtectedError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -49,21 +47,12 @@ from approvals.services import (
 )
 from approvals.templates import TEMPLATES_BY_CODE, describe_conditions
 from bcsite.registry import registry
-from bcsite.views import company_required
+from bcsite.views import company_admin_required
 
 GET_OR_POST = require_http_methods(["GET", "HEAD", "POST"])
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, in a company, and an administrator of it: else login, or 403."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.is_company_admin:
-            raise PermissionDenied("Only administrators of the company can set up approvals.")
-        return view(request, *args, **kwargs)
-
-    return company_required(checked)
+admin_required = company_admin_required("Only administrators of the company can set up approvals.")
 
 
 def _get_setup(request: HttpRequest, pk: int) -> ApprovalUserSetup:

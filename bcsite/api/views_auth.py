@@ -10,11 +10,8 @@ GETs only show; creating, revoking and rotating are POSTs, each confirmed on a p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -26,22 +23,15 @@ from bcsite.api import credentials
 from bcsite.api.forms_auth import ApiTokenForm, ServiceClientForm, add_service_errors
 from bcsite.models import ApiToken, ServiceClient
 from bcsite.registry import NavEntry, registry
-from bcsite.views import company_required
+from bcsite.views import company_admin_required, company_required
 
 GET_OR_POST = require_http_methods(["GET", "HEAD", "POST"])
 NAV_GROUP = "Settings"
 
 
-def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, in a company, and an administrator of it: else login, or 403."""
-
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.is_company_admin:
-            raise PermissionDenied("Only administrators of the company can manage service clients.")
-        return view(request, *args, **kwargs)
-
-    return company_required(checked)
+admin_required = company_admin_required(
+    "Only administrators of the company can manage service clients."
+)
 
 
 def _get_own_token(request: HttpRequest, pk: int) -> ApiToken:

@@ -1,10 +1,13 @@
 """Power Automate over the connector API: my flows, running an instant flow on a record,
 and runs (``/api/bcsite/automate/v1.0/companies({id})/...``).
 
-The same rules as the Automate group on the pages: a flow is run by its owner, on a
-record of its table in its company, with the trigger's inputs checked by
-``instant_flow_run``. Power Automate's switch (``automate_refusal``) is checked before
-anything else on every endpoint: 403 with its reason.
+The same rules as the pages: the flows listed are the ones the caller may see
+(``flows_for``: owned, shared, or all for an administrator), each with the caller's
+``myRole``; a flow is run by its owner or a user it is shared with, on a record of its
+table in its company, with the trigger's inputs checked by ``instant_flow_run``; runs are
+the ones ``runs_for`` gives (a run-only user sees only their own). Power Automate's switch
+(``automate_refusal``) is checked before anything else on every endpoint: 403 with its
+reason.
 """
 
 from __future__ import annotations
@@ -12,13 +15,24 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from automate.access import flows_for, get_flow_for_user, get_run_for_user, runs_for
-from automate.models import Flow, FlowRun
+from automate.access import (
+    ADMIN,
+    CO_OWNER,
+    OWNER,
+    RUN_ONLY,
+    flow_role,
+    flows_for,
+    get_flow_for_user,
+    get_run_for_user,
+    runs_for,
+)
+from automate.models import Flow, FlowRun, FlowShare
 from automate.run_forms import trigger_inputs
 from automate.services import instant_flow_run
 from bcsite.api import schema
@@ -84,8 +98,24 @@ RUNS = Table(
 )
 
 
-def _flow_extra(flow: Flow) -> dict[str, Any]:
-    """The inputs the flow's trigger asks for, so a client knows what to send."""
+def _flow_extra(request: Request):
+    """The inputs the flow's trigger asks for, so a client knows what to send, and what the
+    caller is to the flow."""
+
+    def extra(flow: Flow) -> dict[str, Any]:
+        role = getattr(flow, "role", None) or flow_role(request, flow)
+        return {**_flow_inputs(flow), "myRole": role}
+
+    return extra
+
+
+def _with_share_role(flows: QuerySet[Flow], request: Request) -> QuerySet[Flow]:
+    """``shared_role`` on each flow, so ``flow_role`` costs no query a row."""
+    shares = FlowShare.objects.filter(flow=OuterRef("pk"), user=request.user)
+    return flows.annotate(shared_role=Subquery(shares.values("role")[:1]))
+
+
+def _flow_inputs(flow: Flow) -> dict[str, Any]:
     return {
         "inputs": [
             {
@@ -138,7 +168,17 @@ _STEP_SCHEMA = {
         "error": {"nullable": True},
     },
 }
-_FLOW_REF = schema.entity_schema(FLOWS, extra={"inputs": {"type": "array", "items": _INPUT_SCHEMA}})
+_FLOW_REF = schema.entity_schema(
+    FLOWS,
+    extra={
+        "inputs": {"type": "array", "items": _INPUT_SCHEMA},
+        "myRole": {
+            "type": "string",
+            "enum": [OWNER, CO_OWNER, RUN_ONLY, ADMIN],
+            "description": "What the caller is to the flow: a run-only user may only run it.",
+        },
+    },
+)
 _RUN_REF = schema.entity_schema(RUNS, extra={"steps": {"type": "array", "items": _STEP_SCHEMA}})
 _RUN_REQUEST = schema.component(
     "flowRunRequest",
@@ -182,12 +222,14 @@ class AutomateView(ApiView):
     def context(self, request: Request, company, path: str) -> str:
         return f"{api_root(request)}/{BASE}/$metadata#companies({company.system_id})/{path}"
 
-    def flow(self, request: Request, flow_id: str) -> Flow:
+    def flow(self, request: Request, flow_id: str, *, edit: bool = False) -> Flow:
+        """The flow the caller may see (404 otherwise); with ``edit``, 403 for a run-only
+        user. Reading and running a flow are not edits."""
         key = _uuid_key(flow_id, "flow")
         pk = flows_for(request).filter(system_id=key).values_list("pk", flat=True).first()
         if pk is None:
             raise ApiError(404, "BadRequest_NotFound", f"The flow {flow_id} does not exist.")
-        return get_flow_for_user(request, pk)
+        return get_flow_for_user(request, pk, edit=edit)
 
     def run(self, request: Request, run_id: str) -> FlowRun:
         key = _uuid_key(run_id, "run")
@@ -213,7 +255,7 @@ class FlowListView(AutomateView):
     def openapi_operation(self, method):
         return schema.Operation(
             operation_id="listFlows",
-            summary="List my flows",
+            summary="List the flows I own or that are shared with me",
             tags=["flows"],
             responses=schema.responses(200, schema.collection(_FLOW_REF)),
             parameters=[schema.COMPANY_ID, *schema.COLLECTION_PARAMETERS],
@@ -221,7 +263,7 @@ class FlowListView(AutomateView):
 
     def get(self, request: Request, company_id: str) -> Response:
         company = self.api_company(request, company_id)
-        flows = Flow.objects.filter(company=company, owner=request.user).select_related(
+        flows = _with_share_role(flows_for(request), request).select_related(
             "owner", "current_version"
         )
         spec = CollectionSpec(
@@ -229,7 +271,7 @@ class FlowListView(AutomateView):
             context=self.context(request, company, "flows"),
             default_order=["name"],
             salt=f"flows:{company.pk}:{request.user.pk}",
-            extra=_flow_extra,
+            extra=_flow_extra(request),
         )
         return collection_response(request, flows, spec)
 
@@ -252,7 +294,7 @@ class FlowView(AutomateView):
             FLOWS,
             flow,
             context=self.context(request, company, "flows/$entity"),
-            extra=_flow_extra,
+            extra=_flow_extra(request),
         )
 
 
@@ -323,7 +365,8 @@ class FlowRunsOfFlowView(AutomateView):
     def get(self, request: Request, company_id: str, flow_id: str) -> Response:
         company = self.api_company(request, company_id)
         flow = self.flow(request, flow_id)
-        runs = _runs(FlowRun.objects.filter(flow=flow))
+        # A run-only user sees their own runs of the flow, its other users all of them.
+        runs = _runs(runs_for(request).filter(flow=flow))
         spec = self.runs_spec(request, company, f"flows({flow.system_id})/runs")
         return collection_response(request, runs, spec)
 

@@ -1,7 +1,10 @@
 """The Automate action group on every list, card and document page.
 
-As in Business Central, the group offers the user's own instant flows for the page's
-table ("For a selected record"), then Create a flow and Manage flows. A flow action asks
+As in Business Central, the group offers the instant flows for the page's table ("For a
+selected record"), then Create a flow and Manage flows. Unlike Business Central it offers
+the flows shared with the user too (co-owned or run-only), marked as shared. Where Power
+Automate is off for the user there is no group, or only "Get started with Power Automate"
+when each user decides for themselves. A flow action asks
 for the trigger's inputs in the Run Flow pane, starts one run per record and opens the
 progress view. The actions exist only for flows the user may run, so the page's action
 endpoint answers 404 for anyone else's flow; ``instant_flow_run`` checks again.
@@ -14,11 +17,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from automate.models import Flow, FlowRun
+from automate.access import needs_opt_in, request_automate_refusal
+from automate.models import Flow, FlowRun, FlowShare
 from automate.run_forms import run_flow_form, trigger_inputs
 from automate.services import clean_trigger_inputs, instant_flow_run, instant_flow_runnable
 from automate.views.runs import MAX_PROGRESS_RUNS
@@ -33,20 +37,23 @@ NO_SELECTED_ROWS = "None of the selected lines exist any more, or you may not se
 
 
 def instant_flows(request: HttpRequest, table_id: int) -> list[Flow]:
-    """The user's runnable instant flows on ``table_id``: one query per request and table,
-    however often the action bar is drawn or searched."""
+    """The runnable instant flows on ``table_id`` that the user owns or that are shared
+    with them (``shared_role`` set): one query per request and table, however often the
+    action bar is drawn or searched."""
     cache = request.__dict__.setdefault(_CACHE_ATTRIBUTE, {})
     if table_id not in cache:
+        shares = FlowShare.objects.filter(user=request.user)
         flows = (
             Flow.objects.filter(
+                Q(owner=request.user) | Q(pk__in=shares.values("flow_id")),
                 company=request.company,
-                owner=request.user,
                 trigger_type="selected_record",
                 table_id=table_id,
                 enabled=True,
                 current_version__isnull=False,
             )
-            .select_related("current_version")
+            .annotate(shared_role=Subquery(shares.filter(flow=OuterRef("pk")).values("role")))
+            .select_related("current_version", "owner")
             .order_by("name", "pk")
         )
         cache[table_id] = [f for f in flows if instant_flow_runnable(f, request.user)]
@@ -67,8 +74,18 @@ def automate_group(page: Page, request: HttpRequest, obj: Any) -> list[ActionGro
         return []
     if getattr(request, "company", None) is None:
         return []
+    if request_automate_refusal(request):
+        if needs_opt_in(request):
+            start = Action(
+                key="get-started",
+                label="Get started with Power Automate",
+                url=reverse("automate:get-started"),
+                scope="page",
+            )
+            return [ActionGroup(GROUP_KEY, "Automate", [start])]
+        return []
     back = page.list_url() if obj is None else page.card_url(obj)
-    actions = [_flow_action(page, flow, obj) for flow in instant_flows(request, table.id)]
+    actions = [flow_action(page, flow, obj) for flow in instant_flows(request, table.id)]
     gallery = reverse("automate:gallery") + "?" + urlencode({"table": table.id, "next": back})
     actions += [
         Action(key="create-flow", label="Create a flow", url=gallery, scope="page"),
@@ -82,7 +99,7 @@ def automate_group(page: Page, request: HttpRequest, obj: Any) -> list[ActionGro
     return [ActionGroup(GROUP_KEY, "Automate", actions)]
 
 
-def _flow_action(page: Page, flow: Flow, obj: Any) -> Action:
+def flow_action(page: Page, flow: Flow, obj: Any) -> Action:
     on_list = isinstance(page, ListPage)
     if on_list:
         question = f"Run {flow.name} on the selected rows?"
@@ -90,9 +107,10 @@ def _flow_action(page: Page, flow: Flow, obj: Any) -> Action:
         title = page.record_title(obj) if hasattr(page, "record_title") else str(obj)
         question = f"Run {flow.name} on {title}?"
     form = run_flow_form(flow)
+    shared = bool(getattr(flow, "shared_role", None))
     return Action(
         key=f"{FLOW_ACTION_PREFIX}{flow.pk}",
-        label=flow.name,
+        label=f"{flow.name} (shared)" if shared else flow.name,
         handler=_run_many(page, flow) if on_list else _run_one(page, flow),
         form=form,
         confirm=question,

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from automate.access import request_automate_refusal
 from automate.models import FlowRun, RunStatus
 from bcsite.registry import Cue, registry
 
@@ -34,7 +35,12 @@ def failed_runs_url(request: HttpRequest) -> str:
 
 
 FAILED_RUNS = Cue(
-    group=GROUP, label="Failed flow runs", count=failed_runs_count, url=failed_runs_url, order=200
+    group=GROUP,
+    label="Failed flow runs",
+    count=failed_runs_count,
+    url=failed_runs_url,
+    order=200,
+    allowed=lambda request: request_automate_refusal(request) is None,
 )
 
 registry.register_cue(FAILED_RUNS)

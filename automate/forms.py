@@ -44,6 +44,8 @@ class FlowForm(forms.Form):
             "invalid": "Runs at once must be a whole number.",
         },
     )
+    # What custom actions name the flow by (AL's FlowId); the services check it.
+    key = forms.CharField(max_length=Flow._meta.get_field("key").max_length, required=False)
     definition = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 24, "spellcheck": "false"}),
         error_messages={"required": "The flow has no definition."},

@@ -15,7 +15,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 
-from automate.access import is_company_admin
+from automate.access import is_company_admin, request_automate_refusal
 from automate.models import Document, SentEmail
 from automate.services.documents import documents_visible_to
 from bcsite.pages.base import Column, Filter, ListPage
@@ -68,6 +68,11 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _automate_allowed(request: HttpRequest) -> bool:
+    """What flows left behind is Power Automate's: off for the user, off here too."""
+    return request_automate_refusal(request) is None
+
+
 FLOW_COLUMN = Column("flow", label="Flow", value=_flow_text, link=_run_url, sortable=False)
 
 sent_email_list = registry.register_page(
@@ -76,6 +81,7 @@ sent_email_list = registry.register_page(
         title="Sent Emails",
         model=SentEmail,
         slug="sent-emails",
+        permission=_automate_allowed,
         nav_group=NAV_GROUP,
         nav_order=60,
         queryset_for=_sent_emails,
@@ -104,6 +110,7 @@ document_list = registry.register_page(
         title="Documents",
         model=Document,
         slug="documents",
+        permission=_automate_allowed,
         nav_group=NAV_GROUP,
         nav_order=70,
         queryset_for=visible_documents,

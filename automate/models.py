@@ -51,6 +51,8 @@ class Flow(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     failure_notified_at = models.DateTimeField(null=True, blank=True)
     template_key = models.CharField(max_length=80, blank=True)
+    # What a custom action names the flow by (AL's FlowId): unique in the company when set.
+    key = models.SlugField(max_length=80, blank=True)
     # Runs of this flow that may be in progress at once (Power Automate's concurrency control).
     concurrency_limit = models.PositiveSmallIntegerField(default=25)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -69,6 +71,13 @@ class Flow(models.Model):
             models.Index(
                 fields=["company", "trigger_event", "enabled"], name="flow_business_event_idx"
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "key"],
+                condition=~models.Q(key=""),
+                name="flow_key_unique",
+            )
         ]
 
     def __str__(self) -> str:
@@ -219,6 +228,11 @@ class TriggerEvent(models.Model):
             models.Index(fields=["flow", "-created_at", "-id"], name="triggerevent_flow_idx"),
             models.Index(fields=["status", "redeliver_at"], name="triggerevent_pending_idx"),
             models.Index(fields=["created_at"], name="triggerevent_created_idx"),
+            # A company's skipped events, newest first (Power Automate Setup).
+            models.Index(
+                fields=["company", "status", "-created_at", "-id"],
+                name="tevent_company_status_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -376,3 +390,109 @@ class Document(models.Model):
     def path(self) -> str:
         parts = [self.library, self.folder, self.name]
         return "/" + "/".join(p.strip("/") for p in parts if p)
+
+
+# -- Who may automate, and with whose flows ----------------------------------------------------
+
+
+class AutomateSetup(models.Model):
+    """Power Automate Setup: the organisation-wide switch of one company.
+
+    Without a row the default holds: on for everyone, as in Business Central.
+    """
+
+    class Mode(models.TextChoices):
+        ON = "on", "On for everyone"
+        OFF = "off", "Off for everyone"
+        USERS_DECIDE = "users_decide", "Let each user decide"
+
+    company = models.OneToOneField(
+        "records.Company", on_delete=models.CASCADE, related_name="automate_setup"
+    )
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.ON)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.company}: {self.get_mode_display()}"
+
+
+class AutomateUserAccess(models.Model):
+    """One user's Power Automate permission in a company (set by administrators) and their
+    own "Get started with Power Automate" opt-in (counts when each user decides).
+
+    Without a row the user is allowed and has not opted in.
+    """
+
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="automate_access"
+    )
+    allowed = models.BooleanField("Power Automate allowed", default=True)
+    opted_in_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "user"], name="automate_user_access_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company}: {'allowed' if self.allowed else 'off'}"
+
+
+class FlowShare(models.Model):
+    """A flow shared with another user of its company: a co-owner edits it and sees its
+    history; a run-only user runs the instant flow from the Automate group, nothing more."""
+
+    class Role(models.TextChoices):
+        CO_OWNER = "co_owner", "Co-owner"
+        RUN_ONLY = "run_only", "Run-only user"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="flow_shares"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["flow", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["flow", "user"], name="flow_share_unique")]
+        indexes = [models.Index(fields=["user", "role"], name="flow_share_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.flow} shared with {self.user} ({self.get_role_display()})"
+
+
+class PinnedFlowAction(models.Model):
+    """An instant flow an administrator placed in an action group of a page, for everyone
+    who may run it (a custom action made in the UI rather than in code)."""
+
+    company = models.ForeignKey("records.Company", on_delete=models.CASCADE, related_name="+")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="pins")
+    page_key = models.CharField(max_length=80)
+    group_key = models.CharField(max_length=40, default="automate")
+    label = models.CharField(max_length=80)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pinned_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["page_key", "group_key", "label", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["flow", "page_key"], name="pinned_flow_action_unique")
+        ]
+        indexes = [models.Index(fields=["company", "page_key"], name="pinned_action_page_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label} on {self.page_key}"

@@ -8,4 +8,7 @@ urlpatterns = [
     path("", include("automate.library_urls")),
     path("", include("automate.hook_urls")),
     path("", include("automate.operations_urls")),
+    path("", include("automate.setup_urls")),
+    path("", include("automate.sharing_urls")),
+    path("", include("automate.pin_urls")),
 ]

@@ -139,3 +139,38 @@ class ApiNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id}: {self.status}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to what, with the values before and after: flows, their sharing, the
+    Power Automate switches, approval decisions. Written in the change's transaction, so a
+    change that rolls back leaves no entry; never edited afterwards."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    # The user, and their name as it was: the entry outlives a renamed or deleted user.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    # What kind of thing ("flow", "flow sharing", "power automate setup", "approval") and
+    # what happened to it ("created", "changed", "turned on", "shared", "approved", ...).
+    area = models.CharField(max_length=40)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=250, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["company", "-at", "-id"], name="audit_company_idx"),
+            models.Index(fields=["company", "area", "-at", "-id"], name="audit_area_idx"),
+        ]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"

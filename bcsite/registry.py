@@ -21,7 +21,7 @@ from django.db import models
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
-    from bcsite.pages.base import Action, ActionGroup, FactBox, Page
+    from bcsite.pages.base import Action, ActionGroup, FactBox, FlowAction, Page
 
 
 # The kinds of value a table field holds, as JSON carries them.
@@ -300,6 +300,8 @@ class Cue:
     count: Callable[[HttpRequest], int]
     url: Callable[[HttpRequest], str]
     order: int = 100
+    # allowed(request): whether the user sees the tile at all.
+    allowed: Callable[[HttpRequest], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,9 @@ class NavEntry:
 
 # Extra action groups for every page: provider(page, request, obj) -> groups.
 ActionGroupProvider = Callable[["Page", "HttpRequest", Any], Iterable["ActionGroup"]]
+# resolver(page, request, obj, declaration) -> the Action a FlowAction stands for on this
+# page for this user, or None to leave it out.
+FlowActionResolver = Callable[["Page", "HttpRequest", Any, "FlowAction"], "Action | None"]
 # guard(records, user, operation) -> why the operation is refused now, or None. ``records``
 # are of one model; operations: "modify" and "delete" a record, "use" it on a document,
 # "release" a document.
@@ -332,8 +337,10 @@ class Registry:
     tables: dict[int, Table] = field(default_factory=dict)
     cues: list[Cue] = field(default_factory=list)
     action_group_providers: list[ActionGroupProvider] = field(default_factory=list)
-    # (page key or "*", action group key, action)
-    custom_actions: list[tuple[str, str, Action]] = field(default_factory=list)
+    # (page key or "*", action group key, action or FlowAction declaration)
+    custom_actions: list[tuple[str, str, Action | FlowAction]] = field(default_factory=list)
+    # Turns FlowAction declarations into actions; None: they are left out.
+    flow_action_resolver: FlowActionResolver | None = None
     # (page key or "*", FactBox): boxes shown after the page's own.
     factboxes: list[tuple[str, FactBox]] = field(default_factory=list)
     nav_entries: list[NavEntry] = field(default_factory=list)
@@ -391,9 +398,20 @@ class Registry:
         self.action_group_providers.append(provider)
         return provider
 
-    def register_custom_action(self, page_key: str, group_key: str, action: Action) -> None:
-        """Place ``action`` in the group ``group_key`` of page ``page_key`` ("*": every page)."""
+    def register_custom_action(
+        self, page_key: str, group_key: str, action: Action | FlowAction
+    ) -> None:
+        """Place ``action`` in the group ``group_key`` of page ``page_key`` ("*": every page).
+
+        A ``FlowAction`` is a declaration that the flow action resolver turns into an
+        action as each page is drawn."""
         self.custom_actions.append((page_key, group_key, action))
+
+    def register_flow_action_resolver(self, resolver: FlowActionResolver) -> FlowActionResolver:
+        """The one function that turns ``FlowAction`` declarations into actions (the app
+        that runs flows registers it; registering again replaces it)."""
+        self.flow_action_resolver = resolver
+        return resolver
 
     def register_factbox(self, page_key: str, factbox: FactBox) -> FactBox:
         """Show ``factbox`` on page ``page_key`` ("*": every page that shows a record)."""

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "records.middleware.CompanyMiddleware",
+    "automate.access.AutomateAccessMiddleware",
     "bcsite.events.ActingUserMiddleware",
 ]
 

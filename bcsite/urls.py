@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from bcsite import views
+from bcsite import views, views_audit
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     # Django's LogoutView signs out on POST only: a link or a prefetch never signs anyone out.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("settings/audit-log/", views_audit.audit_log, name="audit-log"),
     path("settings/", include("bcsite.api.ui_urls")),
     path("", include("bcsite.pages.urls")),
 ]

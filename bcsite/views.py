@@ -89,6 +89,8 @@ def cue_groups(request: HttpRequest, cues: Iterable[Cue]) -> list[CueGroup]:
     """Cues in their order; a group sits where its first cue falls."""
     grouped: dict[str, list[CueTile]] = {}
     for cue in sorted(cues, key=lambda c: (c.order, c.label)):
+        if cue.allowed is not None and not cue.allowed(request):
+            continue
         tile = CueTile(label=cue.label, count=cue.count(request), url=cue.url(request))
         grouped.setdefault(cue.group, []).append(tile)
     return [CueGroup(name=name, tiles=tiles) for name, tiles in grouped.items()]

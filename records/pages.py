@@ -23,6 +23,7 @@ from bcsite.pages.base import (
     FastTab,
     Field,
     Filter,
+    FlowAction,
     LinesPart,
     ListPage,
     Lookup,
@@ -533,6 +534,15 @@ registry.register_page(
         ],
         factboxes=SELL_TO_FACTBOXES,
     )
+)
+
+# A custom action (AL's customaction): Notify warehouse in the order's Process group runs the
+# company's flow whose key is notify-warehouse (the demo ships it). Power Automate resolves
+# the declaration; records never imports it.
+registry.register_custom_action(
+    "sales_order",
+    "process",
+    FlowAction(key="notify-warehouse", label="Notify warehouse", flow="notify-warehouse"),
 )
 
 

@@ -4,7 +4,8 @@ Every decision locks its request row first (``select_for_update``) and then move
 with a conditional UPDATE (``status=open`` -> the decision), so of two approvers acting at
 once exactly one decides: the other is told the entry was already decided. What a decision
 does to the record (release the order, lift a restriction, apply a held change) happens in
-the same transaction, and notifications are sent after it commits.
+the same transaction, and notifications are sent after it commits. Each decision writes
+its audit entry (area "Approval") in that transaction too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from approvals.templates import (
     conditions_hold,
     delegate_after_delta,
 )
+from bcsite.audit import audit_record
 from bcsite.pages import card_url_for
 from bcsite.registry import registry
 
@@ -290,6 +292,13 @@ def _open_next_level(request: ApprovalRequest) -> None:
                 decided_at=timezone.now(),
                 comment="Approved automatically: the requester is the approver.",
             )
+            _audit_decision(
+                request,
+                "approved",
+                user=request.requester,
+                entry_status=EntryStatus.APPROVED,
+                comment="Approved automatically: the requester is the approver.",
+            )
             if _level_done(request, level[0].sequence_no):
                 continue
         others = [e.pk for e in level if e.approver_id != request.requester_id]
@@ -404,6 +413,50 @@ def _json(value):
 
 # -- Deciding ------------------------------------------------------------------------------
 
+AUDIT_AREA = "Approval"
+
+
+def _decision_message(request: ApprovalRequest, comment: str = "", *, note: str = "") -> str:
+    """What the audit log says of a decision besides its before and after: the record,
+    the amount, the comment."""
+    parts = [note] if note else []
+    if request.record_no:
+        parts.append(f"Document No. {request.record_no}.")
+    if request.amount:
+        parts.append(f"Amount {Decimal(request.amount):,.2f}.")
+    if comment.strip():
+        parts.append(f"Comment: {comment.strip()}")
+    return " ".join(parts)
+
+
+def _audit_decision(
+    request: ApprovalRequest,
+    action: str,
+    *,
+    user,
+    entry_status: str,
+    comment: str = "",
+    response: str = "",
+) -> None:
+    """Log one approver's decision, in its transaction; when it ended the request, how."""
+    before = {"status": EntryStatus.OPEN.label}
+    after = {"status": EntryStatus(entry_status).label}
+    if response and action == "responded":
+        after["response"] = response
+    if request.status != Status.OPEN:
+        before["request"] = Status.OPEN.label
+        after["request"] = Status(request.status).label
+    audit_record(
+        company=request.company_id,
+        actor=user,
+        area=AUDIT_AREA,
+        action=action,
+        target=request,
+        before=before,
+        after=after,
+        message=_decision_message(request, comment),
+    )
+
 
 def decision_refusal(entry: ApprovalEntry, user) -> str | None:
     """Why ``user`` may not decide ``entry``: only its approver (a delegate's entry is the
@@ -465,6 +518,9 @@ def approval_entry_approve(*, entry: ApprovalEntry, user, comment: str = "") -> 
         _claim(entry, user, EntryStatus.APPROVED, comment)
         if _level_done(request, entry.sequence_no):
             _open_next_level(request)
+        _audit_decision(
+            request, "approved", user=user, entry_status=EntryStatus.APPROVED, comment=comment
+        )
     return request
 
 
@@ -475,6 +531,9 @@ def approval_entry_reject(*, entry: ApprovalEntry, user, comment: str = "") -> A
             return _respond_flow_approval(request, entry, user, "Reject", comment)
         _claim(entry, user, EntryStatus.REJECTED, comment)
         _end(request, Status.REJECTED, by=user)
+        _audit_decision(
+            request, "rejected", user=user, entry_status=EntryStatus.REJECTED, comment=comment
+        )
     return request
 
 
@@ -556,6 +615,16 @@ def _delegate(request: ApprovalRequest, entry: ApprovalEntry, user, comment: str
         delegate_at=timezone.now() + delegate if delegate else None,
         delegated_from=entry,
     )
+    audit_record(
+        company=request.company_id,
+        actor=user,
+        area=AUDIT_AREA,
+        action="delegated",
+        target=request,
+        before={"approver": entry.approver.get_username()},
+        after={"approver": substitute.get_username()},
+        message=_decision_message(request, comment),
+    )
     notify_entries([new.pk], "delegated")
     return new
 
@@ -585,6 +654,16 @@ def approval_request_cancel(*, request: ApprovalRequest, user) -> ApprovalReques
                 "request can be cancelled."
             )
         _end(request, Status.CANCELED, by=user)
+        audit_record(
+            company=request.company_id,
+            actor=user,
+            area=AUDIT_AREA,
+            action="cancelled",
+            target=request,
+            before={"status": Status.OPEN.label},
+            after={"status": Status.CANCELED.label},
+            message=_decision_message(request),
+        )
     return request
 
 
@@ -600,6 +679,11 @@ def approval_request_cancel_for(*, record, user) -> ApprovalRequest:
 # -- Flow entries: a request an approval flow answers --------------------------------------
 
 FLOW_RESPONSES = {"approve": Status.APPROVED, "reject": Status.REJECTED, "cancel": Status.CANCELED}
+FLOW_RESPONSE_ACTIONS = {
+    Status.APPROVED: "approved",
+    Status.REJECTED: "rejected",
+    Status.CANCELED: "cancelled",
+}
 
 
 def flow_entry_respond(*, request: ApprovalRequest, user, response: str) -> ApprovalRequest:
@@ -617,6 +701,16 @@ def flow_entry_respond(*, request: ApprovalRequest, user, response: str) -> Appr
                 f"{request.get_status_display().lower()}."
             )
         _end(request, status, by=user)
+        audit_record(
+            company=request.company_id,
+            actor=user,
+            area=AUDIT_AREA,
+            action=FLOW_RESPONSE_ACTIONS[status],
+            target=request,
+            before={"status": Status.OPEN.label},
+            after={"status": Status(status).label},
+            message=_decision_message(request, note="Answered by an approval flow."),
+        )
     return request
 
 
@@ -723,6 +817,10 @@ def _respond_flow_approval(request, entry, user, response: str, comment: str) ->
     elif not open_left:
         answers = list(dict.fromkeys(e.response for e in entries if e.response))
         _end(request, Status.COMPLETED, by=user, outcome=", ".join(answers)[:100])
+    action = {"Approve": "approved", "Reject": "rejected"}.get(chosen, "responded")
+    _audit_decision(
+        request, action, user=user, entry_status=status, comment=comment, response=chosen
+    )
     return request
 
 

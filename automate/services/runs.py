@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from automate.access import automate_refusal, user_flow_role
 from automate.models import (
     FINISHED_RUN_STATUSES,
     Flow,
@@ -94,12 +95,13 @@ def _text(value, length: int) -> str:
 
 
 def instant_flow_runnable(flow: Flow, user) -> bool:
-    """Whether ``user`` may run the instant flow from a page (BC lists only owned flows)."""
+    """Whether ``user`` may run the instant flow from a page: its owner, or a user it is
+    shared with (co-owner or run-only). Business Central lists only owned flows."""
     return (
         flow.enabled
         and flow.trigger_type == "selected_record"
-        and flow.owner_id == user.pk
         and flow.current_version_id is not None
+        and user_flow_role(user, flow) is not None
     )
 
 
@@ -107,8 +109,14 @@ def instant_flow_run(
     *, flow: Flow, record, user, inputs: dict | None = None, page_key: str = ""
 ) -> FlowRun:
     """Run an instant flow on one record, as "For a selected record" does."""
+    refusal = automate_refusal(user, flow.company_id)
+    if refusal:
+        raise ValidationError(refusal)
     if not instant_flow_runnable(flow, user):
-        raise ValidationError(f"You cannot run the flow {flow.name!r}: it is off or not yours.")
+        raise ValidationError(
+            f"You cannot run the flow {flow.name!r}: it is off, or neither yours nor shared "
+            "with you."
+        )
     table = registry.table_for_model(type(record))
     if table is None or table.id != flow.table_id or record.company_id != flow.company_id:
         raise ValidationError(f"The flow {flow.name!r} does not run on this record.")

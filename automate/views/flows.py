@@ -15,11 +15,18 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from automate.access import flows_for, get_flow_for_user, is_company_admin
+from automate.access import (
+    ROLE_LABELS,
+    flow_role,
+    flows_for,
+    get_flow_for_user,
+    is_company_admin,
+    may_edit,
+)
 from automate.definition import SCHEMA_VERSION, TRIGGER_TYPES
 from automate.designer import designer_catalog
 from automate.forms import FlowForm, FlowImportForm, FlowToggleForm
-from automate.models import Flow, FlowRun, RunStatus
+from automate.models import Flow, FlowRun, FlowShare, RunStatus
 from automate.services import (
     flow_create,
     flow_delete,
@@ -42,6 +49,12 @@ class FlowRow:
     trigger: str
     last_run_status: str
     last_run_label: str
+    # What the user is to the flow: "owner", "co_owner", "run_only" or "admin".
+    role: str = ""
+    role_label: str = ""
+    may_edit: bool = False
+    # Where a run-only user runs the flow: "Customer" pages.
+    table_name: str = ""
     # Set when the flow's automated runs keep failing: the warning and where it leads.
     failing: bool = False
     failed_runs_url: str = ""
@@ -64,24 +77,38 @@ def _failed_runs_url(flow: Flow, last_run_status: str | None) -> str:
     return f"{reverse('automate:flow-runs', args=[flow.pk])}?status={status}"
 
 
-def _flow_rows(flows: QuerySet[Flow]) -> list[FlowRow]:
+def _flow_rows(request: HttpRequest, flows: QuerySet[Flow]) -> list[FlowRow]:
+    """My flows' rows, in a number of queries that does not grow with the flows: the last
+    run and the user's share role come as subqueries. A run-only user is not shown the
+    flow's last run: it may be someone else's, and they see only their own runs."""
     last_run = FlowRun.objects.filter(flow=OuterRef("pk")).order_by("-created_at", "-pk")
+    shares = FlowShare.objects.filter(flow=OuterRef("pk"), user=request.user)
     flows = flows.select_related("owner").annotate(
         last_run_status=Subquery(last_run.values("status")[:1]),
         last_run_at=Subquery(last_run.values("created_at")[:1]),
+        shared_role=Subquery(shares.values("role")[:1]),
         version_number=F("current_version__number"),
     )
     statuses = dict(RunStatus.choices)
     threshold = failure_notify_after()
     rows = []
     for flow in flows:
-        failing = flow.kind != Flow.Kind.INSTANT and flow.failure_streak >= threshold
+        role = flow_role(request, flow) or ""
+        editor = may_edit(role)
+        if not editor:
+            flow.last_run_status = flow.last_run_at = None
+        failing = editor and flow.kind != Flow.Kind.INSTANT and flow.failure_streak >= threshold
+        table = registry.tables.get(flow.table_id) if flow.table_id is not None else None
         rows.append(
             FlowRow(
                 flow=flow,
                 trigger=trigger_label(flow.trigger_type, flow.table_id, flow.trigger_event),
                 last_run_status=flow.last_run_status or "",
                 last_run_label=statuses.get(flow.last_run_status, ""),
+                role=role,
+                role_label=ROLE_LABELS.get(role, ""),
+                may_edit=editor,
+                table_name=table.name if table else "",
                 failing=failing,
                 failed_runs_url=_failed_runs_url(flow, flow.last_run_status) if failing else "",
             )
@@ -90,11 +117,18 @@ def _flow_rows(flows: QuerySet[Flow]) -> list[FlowRow]:
 
 
 def _list_context(request: HttpRequest, import_form: FlowImportForm | None = None) -> dict:
+    rows = _flow_rows(request, flows_for(request))
     return {
-        "rows": _flow_rows(flows_for(request)),
-        "show_owner": is_company_admin(request),
+        "rows": rows,
+        "show_owner": _show_owner(request, rows),
         "import_form": import_form or FlowImportForm(),
     }
+
+
+def _show_owner(request: HttpRequest, rows: list[FlowRow]) -> bool:
+    # Whose a flow is matters once the list holds flows of others: shared ones, or all
+    # of the company's for an administrator.
+    return is_company_admin(request) or any(r.flow.owner_id != request.user.pk for r in rows)
 
 
 @require_safe
@@ -111,8 +145,10 @@ def flow_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     enabled = form.cleaned_data["enabled"] if form.is_valid() else False
     flow_set_enabled(flow=flow, user=request.user, enabled=enabled)
     if request.htmx:
-        context = {"row": _flow_rows(flows_for(request).filter(pk=flow.pk))[0]}
-        context["show_owner"] = is_company_admin(request)
+        row = _flow_rows(request, flows_for(request).filter(pk=flow.pk))[0]
+        # The row matches the list's columns: an owner column once anything is shared.
+        shared = FlowShare.objects.filter(user=request.user, flow__company=request.company)
+        context = {"row": row, "show_owner": is_company_admin(request) or shared.exists()}
         return render(request, "automate/flows/list.html#flow-row", context)
     messages.success(request, f"{flow.name} is turned {'on' if enabled else 'off'}.")
     return redirect("automate:flow-list")
@@ -207,6 +243,7 @@ def _save(request: HttpRequest, form: FlowForm, flow: Flow | None) -> Flow | Non
                 description=data["description"],
                 definition=data["definition"],
                 concurrency_limit=data["concurrency_limit"],
+                key=data["key"].strip(),
             )
         return flow_update(
             flow=flow,
@@ -215,6 +252,8 @@ def _save(request: HttpRequest, form: FlowForm, flow: Flow | None) -> Flow | Non
             description=data["description"],
             definition=data["definition"],
             concurrency_limit=data["concurrency_limit"],
+            # A form without the field (an older page) leaves the key as it is.
+            key=data["key"].strip() if "key" in request.POST else None,
         )
     except ValidationError as error:
         if hasattr(error, "error_dict"):
@@ -259,6 +298,7 @@ def flow_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "name": flow.name,
             "description": flow.description,
             "concurrency_limit": flow.concurrency_limit,
+            "key": flow.key,
             "definition": json.dumps(definition, indent=2),
         }
     )

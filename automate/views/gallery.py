@@ -39,6 +39,18 @@ def _table_filter(request: HttpRequest) -> tuple[int | None, str]:
     return None, f"There is no table {raw[:20]!r}; showing the templates for every table."
 
 
+def _category_filter(request: HttpRequest) -> tuple[str | None, str]:
+    """The category asked for in ``?category=`` (any case), or None and why it is not used."""
+    raw = request.GET.get("category", "").strip()
+    if not raw:
+        return None, ""
+    categories = {t.category.casefold(): t.category for t in gallery.templates_for(None)}
+    found = categories.get(raw.casefold())
+    if found is not None:
+        return found, ""
+    return None, f"There is no category {raw[:20]!r}; showing the templates of every category."
+
+
 def _table_names(template: gallery.FlowTemplate) -> list[str]:
     return [registry.tables[t].name for t in template.table_ids if t in registry.tables]
 
@@ -46,7 +58,8 @@ def _table_names(template: gallery.FlowTemplate) -> list[str]:
 @require_safe
 @company_required
 def gallery_view(request: HttpRequest) -> HttpResponse:
-    table_id, error = _table_filter(request)
+    table_id, table_error = _table_filter(request)
+    category, category_error = _category_filter(request)
     next_url = safe_next(request, "")
     query = f"?{urlencode({'next': next_url})}" if next_url else ""
     cards = [
@@ -56,13 +69,17 @@ def gallery_view(request: HttpRequest) -> HttpResponse:
             "use_url": reverse("automate:template-use", args=[template.key]),
         }
         for template in gallery.templates_for(table_id)
+        if category is None or template.category == category
     ]
-    used_tables = {t for template in gallery.templates_for(None) for t in template.table_ids}
+    every = gallery.templates_for(None)
+    used_tables = {t for template in every for t in template.table_ids}
     context = {
         "cards": cards,
-        "error": error,
+        "errors": [e for e in (table_error, category_error) if e],
         "table": registry.tables.get(table_id) if table_id is not None else None,
         "tables": [registry.tables[t] for t in sorted(used_tables) if t in registry.tables],
+        "category": category,
+        "categories": list(dict.fromkeys(t.category for t in every)),
         "next": next_url,
         "next_query": query,
     }

@@ -1,8 +1,9 @@
 """Automate home: runs per day by outcome, totals, recent runs, and the way to everything.
 
-Administrators see the company's runs; other users the runs of their own flows
-(``runs_for``). The chart reads daily counts and is drawn as inline SVG on the server, so it
-needs no script and no chart library.
+Administrators see the company's runs; other users the runs of the flows they own or
+co-own, and their own runs of flows shared with them to run (``runs_for``). The chart
+reads daily counts and is drawn as inline SVG on the server, so it needs no script and no
+chart library.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from automate.access import is_company_admin, own_flow_ids, runs_for
-from automate.models import FlowRunDay, RunStatus
+from automate.models import FINISHED_RUN_STATUSES, FlowRunDay, FlowShare, RunStatus
 from automate.views.runs import decorate, with_record
 from bcsite.registry import registry
 from bcsite.views import company_required
@@ -73,22 +74,23 @@ def _counts_by_day(request: HttpRequest, first_day: datetime.date) -> dict:
     from the runs themselves, so the cost does not grow with the number of runs."""
     start = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time.min))
     ended = FlowRunDay.objects.filter(company=request.company, day__gte=first_day)
+    # Named statuses, not "not finished": the (company, status) index serves them.
+    counted_here = Q(status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING])
     if not is_company_admin(request):
         ended = ended.filter(flow__in=own_flow_ids(request))
-    going = (
+        # The daily counts are per flow, and of a flow shared with the user to run only
+        # they see just their own runs (``runs_for``): those are counted from the runs.
+        run_only = FlowShare.objects.filter(user=request.user, role=FlowShare.Role.RUN_ONLY)
+        counted_here |= Q(flow__in=run_only.values("flow_id"), status__in=FINISHED_RUN_STATUSES)
+    runs = (
         runs_for(request)
-        .filter(created_at__gte=start)
-        # Named statuses, not "not finished": the (company, status) index serves them.
-        .filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING])
+        .filter(counted_here, created_at__gte=start)
         .annotate(day=TruncDate("created_at"))
         .values("day", "status")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    rows = [
-        *ended.values("day", "status").annotate(n=Sum("count")).order_by(),
-        *going,
-    ]
+    rows = [*ended.values("day", "status").annotate(n=Sum("count")).order_by(), *runs]
     counts: dict[datetime.date, dict[str, int]] = {}
     for row in rows:
         outcome = OUTCOME_OF.get(row["status"])

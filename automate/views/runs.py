@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,7 +25,14 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from automate.access import get_flow_for_user, get_run_for_user, runs_for
+from automate.access import (
+    RUN_ONLY,
+    flow_role,
+    get_flow_for_user,
+    get_run_for_user,
+    may_edit,
+    runs_for,
+)
 from automate.connectors import find_action
 from automate.definition import CONTROL_TITLES, RECORD_TRIGGERS, step_title, walk
 from automate.models import Flow, FlowRun, RunStatus, StepRun, TriggerEvent
@@ -250,8 +257,10 @@ def _history(request: HttpRequest, runs: QuerySet[FlowRun], *, base: str, flow=N
         ),
         "first_url": _url(base, **params) if not page.is_first else "",
     }
-    if flow is not None and not is_partial(request):
-        context["triggers"] = trigger_history(request, flow, base=base)
+    if flow is not None:
+        context["may_edit"] = may_edit(flow.role)
+        if context["may_edit"] and not is_partial(request):
+            context["triggers"] = trigger_history(request, flow, base=base)
     return _render(request, "automate/runs/list.html", "grid", context)
 
 
@@ -264,9 +273,13 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 @company_required
 def flow_runs(request: HttpRequest, pk: int) -> HttpResponse:
-    flow = get_flow_for_user(request, pk)
+    """The flow's runs: all of them for its owner, co-owners and administrators; a run-only
+    user sees their own (``runs_for``) and not the trigger history."""
+    flow = get_flow_for_user(request, pk, edit=False)
     base = reverse("automate:flow-runs", args=[flow.pk])
     if is_partial(request) and request.htmx.target == "trigger-history":
+        if not may_edit(flow.role):
+            raise PermissionDenied(_run_only_message(flow))
         context = {"flow": flow, "triggers": trigger_history(request, flow, base=base)}
         return _render(request, "automate/runs/list.html", "trigger-history", context)
     runs = runs_for(request).filter(flow=flow)
@@ -410,6 +423,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     body = trigger_body(run)
     context = {
         "run": run,
+        "may_edit": may_edit(flow_role(request, run.flow)),
         "steps": step_views(run, steps[:MAX_STEPS_SHOWN]),
         "more_steps": len(steps) > MAX_STEPS_SHOWN,
         "max_steps": MAX_STEPS_SHOWN,
@@ -421,10 +435,30 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render(request, "automate/runs/detail.html", "run", context)
 
 
+def _run_only_message(flow: Flow) -> str:
+    owner = flow.owner.get_full_name() or flow.owner.get_username()
+    return (
+        f"{flow.name} is shared with you to run only. Its owner {owner} can make you a "
+        "co-owner to edit it or see its history."
+    )
+
+
+def _run_for_change(request: HttpRequest, pk: int, *, own_run_will_do: bool) -> FlowRun:
+    """The run ``pk`` for cancelling or resubmitting: those who may edit its flow may; a
+    run-only user may cancel their own run (``own_run_will_do``), nothing more."""
+    run = get_run_for_user(request, pk)
+    role = flow_role(request, run.flow)
+    if may_edit(role):
+        return run
+    if own_run_will_do and role == RUN_ONLY and run.triggered_by_id == request.user.pk:
+        return run
+    raise PermissionDenied(_run_only_message(run.flow))
+
+
 @require_POST
 @company_required
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_run_for_user(request, pk)
+    run = _run_for_change(request, pk, own_run_will_do=True)
     try:
         flow_run_cancel(run=run, user=request.user)
     except ValidationError as error:
@@ -438,7 +472,9 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @company_required
 def run_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_run_for_user(request, pk)
+    # Resubmitting runs the flow again from another run's trigger: an edit of the history,
+    # so a run-only user runs it afresh from the Automate group instead.
+    run = _run_for_change(request, pk, own_run_will_do=False)
     try:
         new_run = flow_run_resubmit(run=run, user=request.user)
     except ValidationError as error:

@@ -62,14 +62,17 @@ class ServiceClientAuthentication(OAuth2Authentication):
     on to the session (which would answer "no credentials" to a caller that sent some)."""
 
     def authenticate(self, request):
+        if _bearer_token(request) is None:
+            # Access tokens come in the Authorization header only: never in the URL (where
+            # logs keep them) nor in the body, which must not be parsed before the caller
+            # is known (an anonymous form post would get 415 instead of 401).
+            return None
         result = super().authenticate(request)
         if result is None:
-            if _bearer_token(request):
-                raise exceptions.AuthenticationFailed(
-                    "The access token is not valid or has expired. Get a new one from "
-                    "/api/oauth2/token/."
-                )
-            return None
+            raise exceptions.AuthenticationFailed(
+                "The access token is not valid or has expired. Get a new one from "
+                "/api/oauth2/token/."
+            )
         _, access_token = result
         application = access_token.application
         client = getattr(application, "service_client", None) if application else None

@@ -3,7 +3,9 @@
 Order, as in BC: the built-in actions (New, Edit, Delete), the page's promoted actions, the
 page's action groups (Process, Navigate, Related), then the groups of every registered
 provider (Automate, Request Approval), with registered custom actions placed in the group
-they name. The endpoints look actions up here too, so an action that is not offered here
+they name. A custom action declared as a ``FlowAction`` becomes an action through the flow
+action resolver (Power Automate's), per request; without a resolver it is left out. The
+endpoints look actions up here too, so an action that is not offered here
 cannot be run.
 """
 
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 
-from bcsite.pages.base import Action, ActionGroup, CardPage, ListPage, Page
+from bcsite.pages.base import Action, ActionGroup, CardPage, FlowAction, ListPage, Page
 from bcsite.pages.site import card_page_of
 from bcsite.registry import registry
 
@@ -86,7 +88,7 @@ def collect_actions(
     groups: list[ActionGroup] = list(page.action_groups)
     for provider in registry.action_group_providers:
         groups.extend(provider(page, request, obj) or ())
-    groups = _merge(groups, _custom_actions(page))
+    groups = _merge(groups, _custom_actions(page, request, obj))
     offered = _offered(page, request, obj)
     promoted = [a for a in promoted if offered(a)]
     groups = [ActionGroup(g.key, g.label, [a for a in g.actions if offered(a)]) for g in groups]
@@ -170,15 +172,29 @@ def _noun(page: ListPage, card: CardPage, count: int) -> str:
     return f"{page.title.lower()} were"
 
 
+def _scopes(page: Page) -> set[str]:
+    return {"list", "page"} if isinstance(page, ListPage) else {"record", "page"}
+
+
 def _offered(page: Page, request: HttpRequest, obj: Any) -> Callable[[Action], bool]:
-    scopes = {"list", "page"} if isinstance(page, ListPage) else {"record", "page"}
+    scopes = _scopes(page)
     return lambda action: action.scope in scopes and action.is_visible(obj, request)
 
 
-def _custom_actions(page: Page) -> list[tuple[str, Action]]:
-    return [
-        (group, action) for key, group, action in registry.custom_actions if key in (page.key, "*")
-    ]
+def _custom_actions(page: Page, request: HttpRequest, obj: Any) -> list[tuple[str, Action]]:
+    placed = []
+    for key, group, action in registry.custom_actions:
+        if key not in (page.key, "*"):
+            continue
+        if isinstance(action, FlowAction):
+            if action.scope not in _scopes(page):
+                continue  # not offered here: spare the resolver its lookups
+            resolver = registry.flow_action_resolver
+            action = resolver(page, request, obj, action) if resolver is not None else None
+            if action is None:
+                continue
+        placed.append((group, action))
+    return placed
 
 
 def _merge(groups: list[ActionGroup], extra: list[tuple[str, Action]]) -> list[ActionGroup]:

@@ -221,6 +221,49 @@ class Action:
 
 
 @dataclass(frozen=True)
+class FlowAction:
+    """A custom action declared in Python that Power Automate fulfils (AL's ``customaction``).
+
+    Exactly one of: ``flow``, the ``key`` of a flow of the user's company, which the action
+    runs on the record (Run Flow pane first when the flow asks for inputs); ``template``,
+    the key of a gallery template, which the action opens to create a flow from it;
+    ``gallery_category``, which opens the templates gallery filtered to that category and
+    to the page's table. Place it like any custom action:
+    ``registry.register_custom_action(page_key, group_key, FlowAction(...))``.
+
+    ``scope`` is an ``Action``'s: a flow runs on the record shown ("record") or on the rows
+    selected in a list ("list"); links may also be "page" (every list and card). bcsite
+    only holds the declaration: the resolver registered with
+    ``registry.register_flow_action_resolver`` turns it into an ``Action`` for each request
+    (none while Power Automate is off for the user), and without a resolver it is dropped.
+    """
+
+    key: str
+    label: str
+    flow: str | None = None
+    template: str | None = None
+    gallery_category: str | None = None
+    scope: Scope = "record"
+
+    def __post_init__(self) -> None:
+        targets = [t for t in (self.flow, self.template, self.gallery_category) if t]
+        if len(targets) != 1:
+            raise ValueError(
+                f"FlowAction {self.key!r} needs exactly one of flow=, template= or "
+                "gallery_category="
+            )
+        if self.scope not in ("record", "list", "page"):
+            raise ValueError(f"FlowAction {self.key!r}: unknown scope {self.scope!r}")
+        if self.flow and self.scope == "page":
+            raise ValueError(
+                f"FlowAction {self.key!r}: a flow runs on records, so its scope is "
+                '"record" or "list", not "page"'
+            )
+        if not self.key or not self.label:
+            raise ValueError("A FlowAction needs a key and a label")
+
+
+@dataclass(frozen=True)
 class ActionGroup:
     """A dropdown of actions in the action bar (Process, Navigate, Related, Automate...)."""
 

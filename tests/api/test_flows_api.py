@@ -169,7 +169,7 @@ def test_an_admin_sees_others_flows_but_cannot_run_them(admin_api_client, compan
         f"{url}/Microsoft.NAV.run", {"recordId": "C10000", "inputs": {"note": "x"}}, format="json"
     )
     assert response.status_code == 400
-    assert "not yours" in response.json()["error"]["message"]
+    assert "neither yours nor shared" in response.json()["error"]["message"]
 
 
 def test_another_users_runs_are_not_found(api_client, company, colleague, adatum):

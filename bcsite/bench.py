@@ -7,6 +7,8 @@
   (``PrivateRedis``), never the Redis other processes use.
 - The floor of the stack: a task that does nothing (``noop_task``) and how many of them
   the workers get through a second on this machine and this Redis (``noop_throughput``).
+- Requests a second over gunicorn (``http_throughput``), every answer checked against what
+  its ``HttpTarget`` expects (a 200; for the API, the rows of a page and its next link).
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import redis
 from celery import signals
@@ -528,36 +531,67 @@ def noop_throughput(*, workers: int, tasks: int, log_dir: Path) -> dict:
 # -- Requests a second over gunicorn --------------------------------------------------------
 
 
+@dataclass
+class HttpTarget:
+    """One figure of ``http_throughput``: what its clients GET, with which headers, and what
+    every answer must be.
+
+    - ``rows``: the answer is an OData collection whose ``value`` holds this many rows (the
+      last page of a walk may hold fewer); None for a page of HTML, checked for its 200 only.
+    - ``follow_next``: each client walks the collection by ``@odata.nextLink`` to its end,
+      then starts over where it began.
+    - ``entry_points``: paths asked once before the clock starts; client n begins at the
+      ``@odata.nextLink`` of the n-th answer (modulo), so the clients are spread over the
+      collection and every page they ask for is a keyset page.
+    - ``note``: how the figure was made, for the report.
+    """
+
+    label: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    rows: int | None = None
+    follow_next: bool = False
+    entry_points: tuple[str, ...] = ()
+    note: str = ""
+
+
+class BadAnswer(Exception):
+    """An answer that is not what the target expects: the figure would be of something else."""
+
+
 def http_throughput(
-    targets: list[tuple[str, str]],
+    targets: list[HttpTarget],
     *,
-    cookies: dict[str, str],
     seconds: float = 8.0,
     clients: int = 8,
     workers: int | None = None,
     threads: int = 8,
+    env: dict[str, str] | None = None,
     log_path: Path,
 ) -> list[dict]:
-    """Requests a second that gunicorn serves for each ``(label, path)``, as the README's
-    production command runs it (gthread workers, one per core), to ``clients`` keep-alive
-    connections of this process, signed in with ``cookies``."""
+    """Requests a second that gunicorn serves for each target, as the README's production
+    command runs it (gthread workers, one per core), to ``clients`` keep-alive connections
+    of this process. ``env`` is added to gunicorn's environment.
+
+    Every answer is checked (``HttpTarget``); the first one that is not right stops the
+    bench with a ``CommandError`` that quotes it, rather than giving a figure of errors.
+    """
     workers = workers or os.cpu_count() or 1
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "bcsite.wsgi", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers), "--worker-class", "gthread"]
     command += ["--threads", str(threads), "--log-level", "warning"]
-    env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "false"}
+    server_env = {**os.environ, "DATABASE_URL": database_url(), "DEBUG": "false", **(env or {})}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log_file:
         server = subprocess.Popen(
             command,
             cwd=settings.BASE_DIR,
-            env=env,
+            env=server_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    header = "; ".join(f"{name}={value}" for name, value in cookies.items())
     try:
         deadline = time.monotonic() + WORKER_START_TIMEOUT
         while True:
@@ -569,24 +603,31 @@ def http_throughput(
                     raise CommandError(f"gunicorn did not start; see {log_path}.") from None
                 time.sleep(0.1)
         results = []
-        for label, path in targets:
-            warm = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            for _ in range(workers * threads):
-                status = _get(warm, path, header)
-                if status != 200:
-                    raise CommandError(f"{path} answered {status} over gunicorn.")
-            warm.close()
+        for target in targets:
+            try:
+                starts = _warm_up(port, target, workers * threads)
+            except (BadAnswer, OSError, http.client.HTTPException) as error:
+                raise CommandError(
+                    f"{target.label}: {error} (before measuring, over gunicorn; see {log_path})."
+                ) from None
             began = time.monotonic()
-            times, errors = _load(port, path, header, clients, seconds)
+            times, failures = _load(port, target, starts, clients, seconds)
             elapsed = time.monotonic() - began
+            if failures:
+                raise CommandError(
+                    f"{target.label}: {len(failures)} request(s) failed over gunicorn, the "
+                    f"first: {failures[0]} (see {log_path})."
+                )
             results.append(
                 {
-                    "target": label,
-                    "url": path,
+                    "target": target.label,
+                    "url": target.path,
                     "server": f"gunicorn, {workers} gthread workers x {threads} threads",
                     "clients": clients,
                     "requests": len(times),
-                    "errors": errors,
+                    "errors": 0,
+                    "rows_per_page": target.rows,
+                    "note": target.note,
                     "requests_per_s": round(len(times) / elapsed, 1),
                     **spread(times),
                 }
@@ -603,48 +644,106 @@ def http_throughput(
         _reap_group(server.pid)
 
 
-def _get(conn: http.client.HTTPConnection, path: str, cookie: str) -> int:
-    conn.request("GET", path, headers={"Cookie": cookie})
+def _warm_up(port: int, target: HttpTarget, requests: int) -> list[str]:
+    """Ask for the target until every worker thread has served it, and find where the
+    clients' walks begin. Raises ``BadAnswer`` as soon as an answer is wrong."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for _ in range(requests):
+            _check(target, target.path, *_get(conn, target.path, target.headers))
+        starts = []
+        for entry in target.entry_points:
+            status, body = _get(conn, entry, target.headers)
+            following = _check(target, entry, status, body, walking=True)
+            if following is None:
+                raise BadAnswer(f"GET {entry} has no @odata.nextLink to begin a walk at")
+            starts.append(following)
+    finally:
+        conn.close()
+    return starts or [target.path]
+
+
+def _get(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]):
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
-    response.read()
-    return response.status
+    return response.status, response.read()
 
 
-def _load(port: int, path: str, cookie: str, clients: int, seconds: float):
-    """``clients`` threads GET ``path`` back to back for ``seconds``; returns the times of
-    the 200 answers (ms) and how many were not."""
+def _check(
+    target: HttpTarget, path: str, status: int, body: bytes, *, walking: bool = False
+) -> str | None:
+    """Raise ``BadAnswer`` unless the answer to ``path`` is a 200 with the target's rows;
+    return the path of the next page when the target (or ``walking``) follows the links."""
+    if status != 200:
+        raise BadAnswer(f"GET {path} answered {status}: {_excerpt(body)}")
+    if target.rows is None:
+        return None
+    try:
+        data = json.loads(body)
+        count = len(data["value"])
+        following = data.get("@odata.nextLink")
+    except (ValueError, KeyError, TypeError):
+        problem = f"GET {path} did not answer an OData collection: {_excerpt(body)}"
+        raise BadAnswer(problem) from None
+    walking = walking or target.follow_next
+    # Only the last page of a walk may hold fewer rows, and never none.
+    fits = count == target.rows or (walking and following is None and 0 < count < target.rows)
+    if not fits:
+        raise BadAnswer(f"GET {path} answered {count} rows, not {target.rows}")
+    if not walking or not following:
+        return None
+    parts = urlsplit(following)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _excerpt(body: bytes, limit: int = 300) -> str:
+    text = body.decode("utf-8", errors="replace").strip()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _load(port: int, target: HttpTarget, starts: list[str], clients: int, seconds: float):
+    """``clients`` threads GET the target back to back for ``seconds``, client n from
+    ``starts[n % len(starts)]``; returns the times of the answers (ms) and what failed.
+    The first failure stops every client."""
     times: list[float] = []
-    errors = 0
+    failures: list[str] = []
     lock = threading.Lock()
+    failed = threading.Event()
     stop_at = time.monotonic() + seconds
 
-    def client() -> None:
-        nonlocal errors
+    def client(n: int) -> None:
+        start = starts[n % len(starts)]
+        path = start
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, failed = [], 0
-        while time.monotonic() < stop_at:
+        mine: list[float] = []
+        problem = None
+        while time.monotonic() < stop_at and not failed.is_set():
             t0 = time.perf_counter()
             try:
-                ok = _get(conn, path, cookie) == 200
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                ok = False
-            if ok:
-                mine.append((time.perf_counter() - t0) * 1000)
-            else:
-                failed += 1
+                status, body = _get(conn, path, target.headers)
+                took = (time.perf_counter() - t0) * 1000
+                following = _check(target, path, status, body)
+            except (OSError, http.client.HTTPException) as error:
+                problem = f"GET {path}: {error.__class__.__name__}: {error}"
+            except BadAnswer as error:
+                problem = str(error)
+            if problem is not None:
+                failed.set()
+                break
+            mine.append(took)
+            path = following or start
         conn.close()
         with lock:
             times.extend(mine)
-            errors += failed
+            if problem is not None:
+                failures.append(problem)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return times, errors
+    return times, failures
 
 
 def postgres_ready(url: str) -> bool:

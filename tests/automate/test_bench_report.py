@@ -55,7 +55,11 @@ def test_it_puts_each_figure_next_to_its_target_with_database_and_cores(tmp_path
                 {"page": "customer card", "p50_ms": 10.0, "p95_ms": 20.0, "queries": 7},
                 {"page": "role centre", "p50_ms": 10.0, "p95_ms": 90.0, "queries": 11},
             ],
-            "http": [{"target": "sales order list page", "requests_per_s": 55.5}],
+            "http": [
+                {"target": "sales order list page", "requests_per_s": 55.5},
+                {"target": "API salesOrders, $top=50", "requests_per_s": 120.0},
+                {"target": "API salesOrders, nextLink pages of 50", "requests_per_s": 1e3},
+            ],
         },
     )
 
@@ -75,8 +79,14 @@ def test_it_puts_each_figure_next_to_its_target_with_database_and_cores(tmp_path
     assert (
         found[("f", "sqlite", "sales order list page, requests/s over gunicorn")]["value"] == "55.5"
     )
+    # The API's list has a row of its own, with no target to meet.
+    api = found[("f", "sqlite", "API salesOrders, $top=50, requests/s over gunicorn")]
+    assert (api["value"], api["target"], api["met"]) == ("120.0", "", None)
+    walk = found[("f", "sqlite", "API salesOrders, nextLink pages of 50, requests/s over gunicorn")]
+    assert walk["value"] == "1,000.0"
     out = capsys.readouterr().out
     assert "not met" in out and "postgresql" in out
+    assert "API salesOrders, nextLink pages of 50, requests/s over gunicorn  sqlite" in out
 
 
 def test_it_reports_nothing_it_did_not_measure(tmp_path, capsys):

@@ -17,6 +17,7 @@ from django.core.management import BaseCommand
 from bcsite.bench import fmt, write_report
 
 LIST_AND_CARD = ("list", "card", "document")
+FIGURE_WIDTH = 64
 
 
 class Command(BaseCommand):
@@ -42,15 +43,15 @@ class Command(BaseCommand):
     def _print(self, rows: list[dict]) -> None:
         write = self.stdout.write
         write(
-            f"{'':2} {'figure':50} {'database':10} {'cores':>5} {'load':>5} "
+            f"{'':2} {'figure':{FIGURE_WIDTH}} {'database':10} {'cores':>5} {'load':>5} "
             f"{'measured':>16} {'target':>16}"
         )
         for row in rows:
             met = "" if row["met"] is None else ("  met" if row["met"] else "  not met")
             load = fmt(row["load_average_1min"])
             write(
-                f"{row['id']:2} {row['figure']:50} {row['database']:10} {row['cores']:>5} "
-                f"{load:>5} {row['value']:>16} {row['target'] or '':>16}{met}"
+                f"{row['id']:2} {row['figure']:{FIGURE_WIDTH}} {row['database']:10} "
+                f"{row['cores']:>5} {load:>5} {row['value']:>16} {row['target'] or '':>16}{met}"
             )
         write("load: the machine's 1-minute load average when the figure was measured.")
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest
 from django.urls import reverse
 
 from automate.access import is_company_admin, request_automate_refusal
-from automate.models import Document, SentEmail
+from automate.models import Document, FlowShare, SentEmail
 from automate.services.documents import documents_visible_to
 from bcsite.pages.base import Column, Filter, ListPage
 from bcsite.registry import registry
@@ -27,9 +28,18 @@ NAV_GROUP = "Power Automate"
 def sent_emails_visible_to(
     *, user: Any, company: Any, sees_all: bool
 ) -> models.QuerySet[SentEmail]:
-    """A mail whose flow was deleted has no owner left: only administrators see it."""
+    """The mails of the runs the user may see (as ``runs_for``): every mail of the flows
+    they own or co-own, and the mails of their own runs of flows shared with them to run.
+    A mail whose flow was deleted has no owner left: only administrators see it."""
     emails = SentEmail.objects.filter(company=company)
-    return emails if sees_all else emails.filter(flow__owner=user)
+    if sees_all:
+        return emails
+    shares = FlowShare.objects.filter(user=user)
+    co_owned = shares.filter(role=FlowShare.Role.CO_OWNER).values("flow_id")
+    run_only = shares.filter(role=FlowShare.Role.RUN_ONLY).values("flow_id")
+    return emails.filter(
+        Q(flow__owner=user) | Q(flow__in=co_owned) | Q(flow__in=run_only, run__triggered_by=user)
+    )
 
 
 def _sent_emails(request: HttpRequest) -> models.QuerySet:

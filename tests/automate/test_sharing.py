@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import automate.automate_group  # noqa: F401  (registers the group)
-from automate.models import AutomateSetup, Flow, FlowRun, FlowShare, RunStatus
+from automate.models import AutomateSetup, Flow, FlowRun, FlowShare, RunStatus, SentEmail
 from automate.services import flow_create, instant_flow_run
 from automate.services.sharing import flow_share, flow_unshare, flows_reassign
 from bcsite.models import AuditEntry
@@ -699,3 +699,37 @@ def test_my_flows_costs_the_same_queries_with_2_and_10_shared_flows(
     assert len(first.context["rows"]) == 2 and len(second.context["rows"]) == 10
     assert {row.role_label for row in second.context["rows"]} == {"Co-owner", "Run-only user"}
     assert len(ten.captured_queries) == len(two.captured_queries)
+
+
+# -- Sent Emails follow the runs ------------------------------------------------------------------
+
+
+def _mail(run, subject):
+    return SentEmail.objects.create(
+        company=run.company,
+        run=run,
+        flow=run.flow,
+        step_key=f"mail:{run.pk}",
+        sender="bcsite@cronus.example.com",
+        to=["warehouse@cronus.example.com"],
+        subject=subject,
+    )
+
+
+def test_sent_emails_follow_the_runs_a_user_may_see(
+    client, sales, colleague, stranger, flow, run_only, adatum, django_capture_on_commit_callbacks
+):
+    owners = _mail(start_run(flow, colleague, adatum, django_capture_on_commit_callbacks), "Owners")
+    mine = _mail(start_run(flow, sales, adatum, django_capture_on_commit_callbacks), "Mine")
+    page = registry.pages["sent_email_list"].list_url()
+
+    def subjects(user):
+        client.force_login(user)
+        content = client.get(page).content.decode()
+        return {subject for subject in ("Owners", "Mine") if subject in content}
+
+    assert subjects(sales) == {mine.subject}
+    assert subjects(colleague) == {owners.subject, mine.subject}
+    assert subjects(stranger) == set()
+    flow_share(flow=flow, user=sales, role=FlowShare.Role.CO_OWNER, by=colleague)
+    assert subjects(sales) == {owners.subject, mine.subject}

@@ -11,14 +11,13 @@ import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from automate import expressions
 from automate.definition import DELAY_UNITS, step_title
 from automate.engine.state import Suspend, Terminate
 from automate.engine.values import VARIABLE_COERCERS, truthy
-from automate.models import FlowRun, RunStatus, StepRun, StepStatus
+from automate.models import RunStatus, StepRun, StepStatus
 
 if TYPE_CHECKING:
     from automate.engine.execution import Execution
@@ -140,7 +139,7 @@ def _until(ex: Execution, step, path, scope, row) -> str:
         if truthy(done) or limit_reached:
             return ex.finish(row, StepStatus.SUCCEEDED, outputs=row.outputs)
         ex.save_row(row)
-        ex.renew_lease()
+        ex.check_deadline()
 
 
 def _delay(ex: Execution, step, path, scope, row) -> str:
@@ -197,11 +196,10 @@ def _data_step(ex: Execution, step, path, scope, row) -> str:
     row.status = StepStatus.SUCCEEDED
     row.outputs = outputs
     row.error = None
-    with transaction.atomic():
-        if variables is not None:
-            FlowRun.objects.filter(pk=ex.run.pk).update(variables=variables)
-            ex.variables = variables
-        ex._save_row(row)
+    # The variables are saved in the UPDATE that renews the lease, with the row.
+    ex.save_row(row, run_fields=None if variables is None else {"variables": variables})
+    if variables is not None:
+        ex.variables = variables
     return row.status
 
 

@@ -16,9 +16,12 @@ each later delivery; what it waits for wakes the run at once. The control steps 
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,6 +40,7 @@ from automate.connectors.base import (
     Wait,
     WaitingAction,
 )
+from automate.engine.commits import engine_transaction
 from automate.engine.control import CONTROL_HANDLERS
 from automate.engine.state import Scope, StepsView, Stop, Suspend, Terminate
 from automate.engine.values import (
@@ -58,11 +62,13 @@ RAN = (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.TIMED_OUT)
 class Execution:
     """One delivery of one run, holding the lease ``token``."""
 
-    def __init__(self, run: FlowRun, token):
+    def __init__(self, run: FlowRun, token, *, rows: dict[str, StepRun] | None = None):
         self.run = run
         self.token = token
         self.definition = run.version.definition
-        self.rows: dict[str, StepRun] = {row.path: row for row in run.steps.all()}
+        if rows is None:
+            rows = {row.path: row for row in run.steps.all()}
+        self.rows: dict[str, StepRun] = rows
         self.variables: dict = dict(run.variables or {})
         self.owner = run.flow.owner
 
@@ -99,7 +105,7 @@ class Execution:
         row = self.rows.get(path)
         if row is not None and row.is_finished:
             return row.status
-        self.renew_lease()
+        self.check_deadline()
         kind = step["type"]
         handler = CONTROL_HANDLERS.get(kind)
         if handler is not None:
@@ -121,28 +127,70 @@ class Execution:
         )
         return row
 
-    def save_row(self, row: StepRun) -> StepRun:
-        """Insert or update the row; the run's progress moves when a top-level step ends."""
-        with transaction.atomic():
-            self._save_row(row)
+    def save_row(
+        self,
+        row: StepRun,
+        *,
+        held: bool = True,
+        durable: bool = False,
+        joined: bool = False,
+        run_fields=None,
+    ) -> StepRun:
+        """Insert or update the row, in one transaction with the run's lease (see
+        ``_save_row``).
+
+        ``durable``: the commit waits for the disk (``automate.engine.commits``), as it
+        must when an action with effects outside the database follows or has happened.
+        ``joined``: part of a transactional action's transaction, which rolls back as a
+        whole when anything in it fails: no savepoint of its own.
+        """
+        with engine_transaction(durable=durable, savepoint=not joined):
+            self._save_row(row, held=held, run_fields=run_fields)
         return row
 
-    def _save_row(self, row: StepRun) -> None:
+    def _save_row(self, row: StepRun, *, held: bool = True, run_fields=None) -> None:
+        """Write the row and, in one UPDATE of the run, renew the lease, move the progress
+        when a top-level step ends and save ``run_fields`` (the variables).
+
+        ``held``: the UPDATE matches only while this delivery holds the run, and when it
+        does not (the run was cancelled, timed out or handed on) the transaction rolls
+        back and the delivery stops: a step's row, and a transactional action's effects,
+        commit only while the run is ours. Each step writes its row, so each step checks
+        this before its effects commit. The outcome of an action whose effects happened
+        outside the database is recorded whatever happened to the run (``held=False``).
+        """
         if row.is_finished and row.finished_at is None:
             row.finished_at = timezone.now()
         row.save()
-        self.rows[row.path] = row
+        fields = dict(run_fields or {})
         if row.is_finished and row.depth == 0:
-            done = sum(1 for r in self.rows.values() if r.depth == 0 and r.is_finished)
-            FlowRun.objects.filter(pk=self.run.pk).update(steps_done=done)
+            rows = {**self.rows, row.path: row}.values()
+            fields["steps_done"] = sum(1 for r in rows if r.depth == 0 and r.is_finished)
+        if held:
+            fields["lease_until"] = lease_end()
+            if not _held(self.run.pk, self.token).update(**fields):
+                raise Stop()
+        elif fields:
+            FlowRun.objects.filter(pk=self.run.pk).update(**fields)
+        self.rows[row.path] = row
 
-    def finish(self, row: StepRun, status: str, *, outputs=None, error=None) -> str:
+    def finish(
+        self,
+        row: StepRun,
+        status: str,
+        *,
+        outputs=None,
+        error=None,
+        held: bool = True,
+        durable: bool = False,
+        joined: bool = False,
+    ) -> str:
         row.status = status
         row.outputs = outputs
         row.error = error
         row.next_attempt_at = None
         row.finished_at = timezone.now()
-        self.save_row(row)
+        self.save_row(row, held=held, durable=durable, joined=joined)
         return status
 
     def skip(self, step: dict, path: str, scope: Scope) -> str:
@@ -215,7 +263,20 @@ class Execution:
         row.attempts += 1
         row.inputs = mask_secrets(action, inputs)
         row.next_attempt_at = None
-        self.save_row(row)
+        # The row says the step is running before the action starts, and commits only
+        # while the run is ours: the action never starts for a run cancelled or handed
+        # on, and a delivery that dies during it leaves the attempt in the history.
+        # An action with effects outside the database waits for the disk before it starts
+        # and when its outcome is recorded, which is recorded whatever happened to the
+        # run meanwhile: the effects did happen. One safe to do again (repeatable, or
+        # transactional: its effects commit with its outcome) need not wait. A
+        # transactional outcome commits only while the run is still ours, so a run taken
+        # over meanwhile does not get its effects twice; a repeatable one checks that when
+        # it updates the run's progress anyway (a top-level step).
+        once = action.transactional or action.repeatable
+        durable = not once
+        held = action.transactional or (once and row.depth == 0)
+        self.save_row(row, durable=durable)
         call = self.action_call(step, path, row, inputs)
         try:
             with lease_heartbeat(self.run.pk, self.token):
@@ -223,12 +284,12 @@ class Execution:
                     # The action's rows and the step's "Succeeded" commit together or not at all.
                     with transaction.atomic():
                         outputs = self._call(action, call)
-                        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs)
+                        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs, joined=True)
                     return row.status
                 outputs = self._call(action, call)
         except ActionError as error:
-            return self._action_failed(step, action, row, error)
-        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs)
+            return self._action_failed(step, action, row, error, held=held, durable=durable)
+        self.finish(row, StepStatus.SUCCEEDED, outputs=outputs, held=held, durable=durable)
         return row.status
 
     def action_call(self, step: dict, path: str, row: StepRun, inputs: dict) -> ActionCall:
@@ -275,18 +336,25 @@ class Execution:
         return outputs
 
     def _action_failed(
-        self, step: dict, action: ConnectorAction, row: StepRun, error: ActionError
+        self,
+        step: dict,
+        action: ConnectorAction,
+        row: StepRun,
+        error: ActionError,
+        *,
+        held: bool = True,
+        durable: bool = False,
     ) -> str:
         policy = RetryPolicy.from_definition(step.get("retryPolicy"), action.retry_policy)
         delay = policy.delay(row.attempts) if error.retryable else None
         if delay is None:
             # Power Automate's TimedOut: what "run after has timed out" handles.
             status = StepStatus.TIMED_OUT if error.code == TIMEOUT else StepStatus.FAILED
-            return self.finish(row, status, error=error.as_dict())
+            return self.finish(row, status, error=error.as_dict(), held=held, durable=durable)
         row.status = StepStatus.WAITING
         row.error = {**error.as_dict(), "attempt": row.attempts}
         row.next_attempt_at = timezone.now() + datetime.timedelta(seconds=delay)
-        self.save_row(row)
+        self.save_row(row, held=held, durable=durable)
         raise Suspend(row.next_attempt_at)
 
     # -- waiting actions -----------------------------------------------------------------
@@ -368,48 +436,105 @@ class Execution:
             raise Stop()
         return result.until
 
-    # -- the lease -----------------------------------------------------------------------
+    # -- time ------------------------------------------------------------------------------
 
-    def renew_lease(self) -> None:
-        """Check the run is still ours and in time, before every step."""
+    def check_deadline(self) -> None:
+        """Before every step: a run past its time limit ends as Timed out. (Whether the
+        run is still this delivery's is checked with each row the step writes.)"""
         if timezone.now() >= self.run.deadline:
             raise Terminate(RunStatus.TIMED_OUT, "The run reached its time limit.")
-        if not extend_lease(self.run.pk, self.token):
-            raise Stop()
+
+
+def lease_end() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=settings.AUTOMATE_RUN_LEASE_SECONDS)
+
+
+def _held(run_id: int, token):
+    """The run, while this delivery holds it."""
+    return FlowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_token=token)
 
 
 def extend_lease(run_id: int, token) -> bool:
     """Hold the run for another lease period; False when this delivery no longer holds it."""
-    until = timezone.now() + datetime.timedelta(seconds=settings.AUTOMATE_RUN_LEASE_SECONDS)
-    held = FlowRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, lease_token=token)
-    return bool(held.update(lease_until=until))
+    return bool(_held(run_id, token).update(lease_until=lease_end()))
+
+
+class _Heartbeat:
+    """Renews the leases of the runs whose steps are running, from one thread a process.
+
+    Without it, a step longer than the lease would let the sweeper hand the run to a second
+    worker while the first is still busy with it. The thread dies with its worker, so a
+    dead worker's lease still runs out. (One thread for all steps: starting and joining a
+    thread for each step cost more than the step's own statements.)
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            # A prefork pool's child starts with no thread and a lock of its own.
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._changed = threading.Condition()
+        # key: [run id, lease token, next renewal (monotonic), seconds between renewals]
+        self._held: dict[int, list] = {}
+        self._keys = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._wakes_at = 0.0
+
+    def hold(self, run_id: int, token) -> int:
+        every = settings.AUTOMATE_RUN_LEASE_SECONDS / 3
+        due = time.monotonic() + every
+        with self._changed:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._beat, name="lease", daemon=True)
+                self._thread.start()
+            key = next(self._keys)
+            self._held[key] = [run_id, token, due, every]
+            if due < self._wakes_at:
+                # Sooner than the thread wakes (the lease setting changed): wake it now.
+                self._changed.notify()
+        return key
+
+    def release(self, key: int) -> None:
+        with self._changed:
+            self._held.pop(key, None)
+
+    def _due(self) -> list[tuple[int, object]]:
+        """Wait until a held lease needs renewing; the runs whose lease does."""
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                due = [entry for entry in self._held.values() if entry[2] <= now]
+                if due:
+                    for entry in due:
+                        entry[2] = now + entry[3]
+                    return [(entry[0], entry[1]) for entry in due]
+                # With nothing held, look again a renewal period from now: a step held
+                # meanwhile is due no sooner (unless the setting changed: see hold).
+                every = settings.AUTOMATE_RUN_LEASE_SECONDS / 3
+                self._wakes_at = min((e[2] for e in self._held.values()), default=now + every)
+                self._changed.wait(self._wakes_at - now)
+
+    def _beat(self) -> None:
+        while True:
+            for run_id, token in self._due():
+                try:
+                    extend_lease(run_id, token)
+                except Exception:  # the thread must outlive any one renewal
+                    log.warning("Could not renew the lease of run %s", run_id, exc_info=True)
+            # Renewals are a third of a lease apart: no connection is kept open between.
+            connections.close_all()
+
+
+_heartbeat = _Heartbeat()
 
 
 @contextmanager
 def lease_heartbeat(run_id: int, token) -> Iterator[None]:
-    """Keep renewing the run's lease while a long step runs.
-
-    Without it, a step longer than the lease would let the sweeper hand the run to a second
-    worker while the first is still busy with it. The beat dies with its worker, so a dead
-    worker's lease still runs out.
-    """
-    lease = settings.AUTOMATE_RUN_LEASE_SECONDS
-    stop = threading.Event()
-
-    def beat() -> None:
-        try:
-            while not stop.wait(lease / 3):
-                try:
-                    extend_lease(run_id, token)
-                except DatabaseError:
-                    log.warning("Could not renew the lease of run %s", run_id, exc_info=True)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=beat, name=f"lease-{run_id}", daemon=True)
-    thread.start()
+    """Keep renewing the run's lease while a step runs, however long it takes."""
+    key = _heartbeat.hold(run_id, token)
     try:
         yield
     finally:
-        stop.set()
-        thread.join()
+        _heartbeat.release(key)

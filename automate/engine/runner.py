@@ -7,11 +7,12 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from automate.engine.commits import engine_transaction
 from automate.engine.execution import Execution, Stop, Suspend, Terminate
 from automate.models import (
     FINISHED_RUN_STATUSES,
@@ -53,20 +54,45 @@ def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
     its flow already has as many runs going as its concurrency limit allows (then it stays
     queued and the tick offers it again).
     """
+    claimed = _claim(run_id)
+    return None if claimed is None else claimed[1]
+
+
+def _claim(run_id: int) -> tuple[FlowRun, uuid.UUID] | None:
+    """The claim, with the run as executing it needs it (its flow, owner, version and
+    company): read once, before the claim's UPDATE. That UPDATE matches only while
+    ``deliveries`` is what was read, and every claim moves it, so no other delivery took
+    the run in between and what was read is what this delivery now holds."""
     now = timezone.now()
     token = uuid.uuid4()
-    with transaction.atomic():
-        run = FlowRun.objects.filter(pk=run_id).only("flow_id", "status").first()
+    # Lost in a database crash, a claim is only taken again (automate.engine.commits).
+    with engine_transaction(durable=False):
+        run = (
+            FlowRun.objects.select_related("flow__owner", "version", "company")
+            .filter(pk=run_id)
+            .first()
+        )
         if run is None or run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
             return None
-        # One claim at a time per flow, so two workers never both take the last free slot.
-        flow = Flow.objects.select_for_update().only("concurrency_limit").get(pk=run.flow_id)
+        limit = run.flow.concurrency_limit
+        if connection.features.has_select_for_update:
+            # One claim at a time per flow, so two workers never both take the last free
+            # slot. (Without row locks, SQLite's write transactions take the database's
+            # write lock when they begin: the claims are one at a time already.)
+            limit = (
+                Flow.objects.select_for_update()
+                .filter(pk=run.flow_id)
+                .values_list("concurrency_limit", flat=True)
+                .get()
+            )
         active = (
-            FlowRun.objects.filter(flow_id=flow.pk, status=RunStatus.RUNNING, lease_until__gt=now)
+            FlowRun.objects.filter(
+                flow_id=run.flow_id, status=RunStatus.RUNNING, lease_until__gt=now
+            )
             .exclude(pk=run_id)
             .count()
         )
-        if active >= flow.concurrency_limit:
+        if active >= limit:
             FlowRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
                 wake_at=now + datetime.timedelta(seconds=CONCURRENCY_RETRY_SECONDS)
             )
@@ -74,7 +100,7 @@ def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
         # A run still marked running whose lease has run out lost its last delivery.
         lost = 1 if run.status == RunStatus.RUNNING else 0
         claimed = (
-            FlowRun.objects.filter(pk=run_id, status=run.status)
+            FlowRun.objects.filter(pk=run_id, status=run.status, deliveries=run.deliveries)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
             .update(
                 status=RunStatus.RUNNING,
@@ -89,15 +115,20 @@ def flow_run_claim(*, run_id: int) -> uuid.UUID | None:
         )
     if not claimed:
         return None
-    return token
+    run.status = RunStatus.RUNNING
+    run.lease_token, run.lease_until, run.wake_at = token, _lease(now), None
+    run.lost_deliveries += lost
+    run.deliveries += 1
+    run.started_at = run.started_at or now
+    return run, token
 
 
 def flow_run_execute(*, run_id: int) -> None:
     """Run what is left of the run, if this delivery can claim it. Safe to call twice."""
-    token = flow_run_claim(run_id=run_id)
-    if token is None:
+    claimed = _claim(run_id)
+    if claimed is None:
         return
-    run = FlowRun.objects.select_related("flow__owner", "version", "company").get(pk=run_id)
+    run, token = claimed
     if run.lost_deliveries >= MAX_LOST_DELIVERIES:
         # Delivery after delivery died or crashed on this run: stop handing it on.
         _end(
@@ -108,7 +139,8 @@ def flow_run_execute(*, run_id: int) -> None:
             "finish; it is not tried again. Resubmit it once the cause is fixed.",
         )
         return
-    execution = Execution(run, token)
+    # Only a delivery that held the run writes its steps: the first has none to read.
+    execution = Execution(run, token, rows={} if run.deliveries == 1 else None)
     try:
         # What the run changes, it changes as its flow's owner (record triggers' userName).
         with acting_as(run.flow.owner, origin=f"flow:{run.flow_id}"):
@@ -146,7 +178,9 @@ def _park(run: FlowRun, token, wake_at: datetime.datetime) -> None:
 
 def _end(run: FlowRun, token, status: str, error: str, *, close_steps: bool = True) -> None:
     now = timezone.now()
-    with transaction.atomic():
+    # A success lost in a database crash is only ended again (automate.engine.commits); a
+    # failure may tell the owner by mail once it commits, so it waits for the disk.
+    with engine_transaction(durable=status != RunStatus.SUCCEEDED):
         flow_lock_for_streak(
             flow_id=run.flow_id, status=status, streak_hint=run.flow.failure_streak
         )

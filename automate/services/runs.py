@@ -53,8 +53,16 @@ def flow_run_start(
     user,
     idempotency_key: str | None = None,
     resubmitted_from: FlowRun | None = None,
+    dispatch: bool = True,
+    savepoint: bool = True,
 ) -> FlowRun:
-    """Queue a run of the flow's current version. One idempotency key, one run, ever."""
+    """Queue a run of the flow's current version. One idempotency key, one run, ever.
+
+    ``dispatch=False`` is for a caller that runs it itself once the transaction commits
+    (a delivery task); if that caller dies first, the tick dispatches it at ``wake_at``.
+    ``savepoint=False`` leaves out the savepoint that turns a key used twice into the run
+    that has it: the IntegrityError then reaches the caller, whose transaction is lost.
+    """
     if flow.current_version_id is None:
         raise ValidationError("The flow has no saved version to run.")
     key = idempotency_key or f"run:{uuid.uuid4()}"
@@ -78,15 +86,19 @@ def flow_run_start(
         # The sweeper dispatches the run again if no worker has claimed it by then.
         wake_at=now + datetime.timedelta(seconds=settings.AUTOMATE_REDISPATCH_AFTER),
     )
-    try:
-        with transaction.atomic():
-            run.save()
-    except IntegrityError:
-        existing = FlowRun.objects.filter(idempotency_key=key).first()
-        if existing is None:
-            raise
-        return existing
-    _dispatch(run)
+    if not savepoint:
+        run.save(force_insert=True)
+    else:
+        try:
+            with transaction.atomic():
+                run.save(force_insert=True)
+        except IntegrityError:
+            existing = FlowRun.objects.filter(idempotency_key=key).first()
+            if existing is None:
+                raise
+            return existing
+    if dispatch:
+        _dispatch(run)
     return run
 
 

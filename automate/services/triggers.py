@@ -19,17 +19,20 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from automate.access import automate_refusal
 from automate.definition import RECORD_TRIGGERS
+from automate.engine.commits import engine_transaction
 from automate.expressions import ExpressionContext, ExpressionError, render
-from automate.models import Flow, TriggerEvent
+from automate.models import Flow, FlowRun, RunStatus, TriggerEvent
 from automate.recurrence import latest_slot, next_slot
 from automate.services.runs import flow_run_start
 from bcsite.events import RaisedBusinessEvent, RecordEvent, change_origin, events
@@ -209,34 +212,103 @@ def trigger_events_dispatch(ids: list[int]) -> bool:
 # -- Delivery -------------------------------------------------------------------------------
 
 
+@dataclass
+class Delivered:
+    """What a delivery did: how many runs it started, and the run it kept for its own
+    worker to execute (None when it kept none)."""
+
+    started: int = 0
+    kept: int | None = None
+
+
 def trigger_events_deliver(ids: list[int]) -> int:
-    """Start the runs of the pending events among ``ids``; returns how many started."""
+    """Start the runs of the pending events among ``ids``; returns how many started. Each
+    run is dispatched to a worker once its delivery commits."""
+    return _deliver_all(ids, keep_one=False).started
+
+
+def trigger_events_deliver_keeping_one(ids: list[int]) -> Delivered:
+    """As ``trigger_events_deliver``, but the first run is not dispatched: the caller
+    executes it once this returns (its delivery has committed), so an event and its run
+    cost one task. If the caller dies first, the tick dispatches that run at its
+    ``wake_at``, as any run committed and never claimed.
+
+    A task delivered again (its worker died) finds its events started already: it keeps
+    the run of the first of them that has not been taken, or whose delivery died."""
+    return _deliver_all(ids, keep_one=True)
+
+
+def _deliver_all(ids: list[int], *, keep_one: bool) -> Delivered:
     pending = dict(
         TriggerEvent.objects.filter(pk__in=ids, status=TriggerEvent.Status.PENDING).values_list(
             "pk", "flow_id"
         )
     )
-    flows = Flow.objects.select_related("current_version", "owner", "company").in_bulk(
-        set(pending.values())
+    delivered = Delivered()
+    flows = (
+        Flow.objects.select_related("current_version", "owner", "company").in_bulk(
+            set(pending.values())
+        )
+        if pending
+        else {}
     )
     refusals = {flow_id: _flow_refusal(flow) for flow_id, flow in flows.items()}
-    started = 0
     for event_id in dict.fromkeys(ids):
         flow_id = pending.get(event_id)
-        if flow_id in flows:
-            started += _deliver(event_id, flows[flow_id], refusals[flow_id])
-    return started
+        if flow_id not in flows:
+            continue
+        keep = keep_one and delivered.kept is None
+        run = _deliver(event_id, flows[flow_id], refusals[flow_id], keep=keep)
+        if run is not None:
+            delivered.started += 1
+            if keep:
+                delivered.kept = run.pk
+    if keep_one and delivered.kept is None and len(pending) < len(set(ids)):
+        delivered.kept = _run_left_behind(ids)
+    return delivered
 
 
-def _deliver(event_id: int, flow: Flow, refusal: str) -> bool:
-    with transaction.atomic():
+def _run_left_behind(ids: list[int]) -> int | None:
+    """The run of a started event among ``ids`` that no delivery holds: still queued, or
+    running under a lease that has run out (its claim tells which it may take)."""
+    now = timezone.now()
+    return (
+        TriggerEvent.objects.filter(pk__in=ids, status=TriggerEvent.Status.STARTED)
+        .filter(
+            Q(run__status=RunStatus.QUEUED)
+            | Q(run__status=RunStatus.RUNNING, run__lease_until__lte=now)
+        )
+        .order_by("pk")
+        .values_list("run_id", flat=True)
+        .first()
+    )
+
+
+def _deliver(event_id: int, flow: Flow, refusal: str, *, keep: bool) -> FlowRun | None:
+    """Deliver one event in a transaction of its own; the run it started, if any.
+
+    The run's insert needs no savepoint: the event is locked and pending, and its run
+    commits with the event's change to started, so no run has its key yet. Should one
+    have it all the same, the delivery is made again with the savepoint that finds it."""
+    try:
+        return _deliver_once(event_id, flow, refusal, keep=keep, savepoint=False)
+    except IntegrityError:
+        return _deliver_once(event_id, flow, refusal, keep=keep, savepoint=True)
+
+
+def _deliver_once(
+    event_id: int, flow: Flow, refusal: str, *, keep: bool, savepoint: bool
+) -> FlowRun | None:
+    # Lost in a database crash, a delivery leaves its event pending, and the sweeper
+    # delivers it again (automate.engine.commits).
+    with engine_transaction(durable=False):
         event = (
             TriggerEvent.objects.select_for_update(skip_locked=True)
             .filter(pk=event_id, status=TriggerEvent.Status.PENDING)
             .first()
         )
         if event is None:
-            return False
+            return None
         now = timezone.now()
         reason = refusal or _event_refusal(flow, event)
         if reason:
@@ -244,18 +316,20 @@ def _deliver(event_id: int, flow: Flow, refusal: str) -> bool:
             event.reason = reason
             event.delivered_at = now
             event.save(update_fields=["status", "reason", "delivered_at"])
-            return False
+            return None
         run = flow_run_start(
             flow=flow,
             trigger_data=event.trigger_data,
             user=None,
             idempotency_key=f"trigger:{event.pk}",
+            dispatch=not keep,
+            savepoint=savepoint,
         )
         event.status = TriggerEvent.Status.STARTED
         event.run = run
         event.delivered_at = now
         event.save(update_fields=["status", "run", "delivered_at"])
-    return True
+    return run
 
 
 def _flow_refusal(flow: Flow) -> str:

@@ -36,6 +36,8 @@ def test_it_measures_the_floor_the_flow_runs_and_the_instant_flow(tmp_path, caps
     assert not flow.enabled  # turned off, so later changes do not start it
     statements = report["statements"]
     assert statements["change"] > 0 and statements["delivery"] > 0 and statements["run"] > 0
+    # The delivery task runs the run itself: one Celery task for an event and its run.
+    assert statements["tasks"] == 1
     stages = {row["stage"]: row for row in report["instant"]["stages"]}
     assert stages["click -> run finished"]["count"] == 2
     assert stages["click -> run started"]["p50_ms"] <= stages["click -> run finished"]["p50_ms"]

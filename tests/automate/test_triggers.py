@@ -10,10 +10,14 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from automate.engine.runner import automate_tick
+from automate.engine.runner import automate_tick, flow_run_claim
 from automate.models import Flow, FlowRun, RunStatus, TriggerEvent
 from automate.services import flow_create, flow_set_enabled
-from automate.services.triggers import trigger_events_deliver
+from automate.services.triggers import (
+    trigger_events_deliver,
+    trigger_events_deliver_keeping_one,
+)
+from automate.tasks import trigger_events_deliver_task
 from bcsite.registry import registry
 from records import services as records
 from records.models import Customer
@@ -270,6 +274,82 @@ def test_the_sweeper_delivers_what_was_left_pending(
         counts = automate_tick(now=event.redeliver_at)
     assert counts["swept"] == 1
     assert FlowRun.objects.get(flow=flow).status == RunStatus.SUCCEEDED
+
+
+def test_a_delivery_task_runs_its_first_run_itself_and_dispatches_the_others(
+    company, sales, monkeypatch, django_capture_on_commit_callbacks
+):
+    flow = automated(company, sales, {"type": "record_created", "table": 18})
+    with transaction.atomic():  # its commit hook is not run: the events stay pending
+        for name in ("Adatum", "Fabrikam", "Contoso"):
+            records.customer_create(company=company, user=sales, name=name)
+    ids = list(TriggerEvent.objects.filter(flow=flow).order_by("pk").values_list("pk", flat=True))
+    dispatched = []
+    monkeypatch.setattr(
+        "automate.services.runs.flow_run_dispatch", lambda run_id: dispatched.append(run_id)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert trigger_events_deliver_task.run(ids) == 3
+
+    first, *others = [TriggerEvent.objects.get(pk=pk).run for pk in ids]
+    assert first.status == RunStatus.SUCCEEDED and first.deliveries == 1
+    # One task for the first event and its run; the others' runs go to other workers.
+    assert dispatched == [run.pk for run in others]
+    assert [run.status for run in others] == [RunStatus.QUEUED, RunStatus.QUEUED]
+
+
+def test_a_delivery_task_delivered_again_runs_the_run_its_first_delivery_left(company, sales):
+    flow = automated(company, sales, {"type": "record_created", "table": 18})
+    with transaction.atomic():
+        records.customer_create(company=company, user=sales, name="Again")
+    event = TriggerEvent.objects.get(flow=flow)
+    # The first delivery committed, then its worker died before it ran the run.
+    kept = trigger_events_deliver_keeping_one([event.pk]).kept
+    assert FlowRun.objects.get(pk=kept).status == RunStatus.QUEUED
+
+    assert trigger_events_deliver_task.run([event.pk]) == 0  # nothing new started
+
+    run = FlowRun.objects.get(pk=kept)
+    assert run.status == RunStatus.SUCCEEDED and run.deliveries == 1
+    assert FlowRun.objects.filter(flow=flow).count() == 1
+
+
+def test_a_delivery_task_delivered_again_takes_a_run_only_when_nobody_holds_it(company, sales):
+    flow = automated(company, sales, {"type": "record_created", "table": 18})
+    with transaction.atomic():
+        records.customer_create(company=company, user=sales, name="Held")
+    event = TriggerEvent.objects.get(flow=flow)
+    kept = trigger_events_deliver_keeping_one([event.pk]).kept
+    assert flow_run_claim(run_id=kept) is not None  # a worker runs it, its lease is live
+
+    trigger_events_deliver_task.run([event.pk])
+    run = FlowRun.objects.get(pk=kept)
+    assert (run.status, run.deliveries) == (RunStatus.RUNNING, 1)
+
+    # That worker died: once its lease has run out, the task delivered again takes over.
+    FlowRun.objects.filter(pk=kept).update(
+        lease_until=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    trigger_events_deliver_task.run([event.pk])
+    run.refresh_from_db()
+    assert (run.status, run.deliveries, run.lost_deliveries) == (RunStatus.SUCCEEDED, 2, 1)
+
+
+def test_a_run_kept_by_a_delivery_whose_worker_died_is_dispatched_by_the_tick(
+    company, sales, django_capture_on_commit_callbacks
+):
+    flow = automated(company, sales, {"type": "record_created", "table": 18})
+    with transaction.atomic():
+        records.customer_create(company=company, user=sales, name="Orphan")
+    event = TriggerEvent.objects.get(flow=flow)
+    run = FlowRun.objects.get(pk=trigger_events_deliver_keeping_one([event.pk]).kept)
+    # Committed, never claimed: the tick hands it on at its wake time, as any such run.
+    assert automate_tick(now=run.wake_at - datetime.timedelta(seconds=1))["redispatched"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert automate_tick(now=run.wake_at)["redispatched"] == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
 
 
 def test_five_thousand_records_in_one_transaction_start_five_thousand_runs(company, sales):

@@ -11,7 +11,7 @@ On the database that DATABASE_URL names, with the demo company (``seed_demo``):
    the changes have committed. Runs a second from the first event's delivery to the last
    run's end, with 1 and with 2 worker processes, and that rate as a share of (1).
 3. **Statements**: the SQL statements one change, its delivery and its run cost, counted
-   in this process.
+   in this process, and the Celery tasks they take (the delivery task runs the run).
 4. **Instant flow**: the same three steps as an instant flow, run ``--samples`` times from
    a customer card by a POST as the Run Flow pane sends it, with 2 workers; the time from
    the click to the run's start and to its end.
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from celery import signals
 from django.conf import settings
 from django.core.management import BaseCommand, CommandError
 from django.db import connection
@@ -33,9 +34,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from automate.engine.runner import flow_run_execute
 from automate.management.commands import _engine_bench as engine
 from automate.models import FlowRun, RunStatus, TriggerEvent
-from automate.tasks import flow_run_execute_task, trigger_events_deliver_task
+from automate.services.triggers import trigger_events_deliver_keeping_one
 from bcsite.bench import (
     WorkerPool,
     check_broker,
@@ -168,24 +170,34 @@ class Command(BaseCommand):
         }
 
     def _statements(self, company, user, customer) -> dict:
-        """Statements of one change, its delivery and its run, executed here: the tasks
-        the change and the delivery queue go to a queue nobody reads, and are deleted."""
+        """Statements of one change, its delivery and its run, executed here as the delivery
+        task does them, and the Celery tasks that took: the tasks the change (and, should
+        it queue any, the delivery) publish go to a queue nobody reads, and are deleted."""
         flow = engine.fresh_flow(
             company, user, FLOW_NAME, engine.three_steps(trigger=engine.MODIFIED_CITY)
         )
         queue = f"bcsite-statements-{engine.tag()}"
+        published: list[str] = []
+
+        def count(sender=None, **kwargs):
+            published.append(sender)
+
+        signals.before_task_publish.connect(count, weak=False)
         try:
             with routed_to(queue):
                 with CaptureQueriesContext(connection) as change:
                     engine.change(customer, user, f"S{engine.tag()}")
                 event = TriggerEvent.objects.filter(flow=flow).get()
                 with CaptureQueriesContext(connection) as deliver:
-                    trigger_events_deliver_task.run([event.pk])
-                event.refresh_from_db()
+                    delivered = trigger_events_deliver_keeping_one([event.pk])
+                run_id = delivered.kept
+                if run_id is None:
+                    raise CommandError("The delivery started no run to count.")
                 with CaptureQueriesContext(connection) as execute:
-                    flow_run_execute_task.run(event.run_id)
-            status = FlowRun.objects.filter(pk=event.run_id).values_list("status", flat=True)[0]
+                    flow_run_execute(run_id=run_id)
+            status = FlowRun.objects.filter(pk=run_id).values_list("status", flat=True)[0]
         finally:
+            signals.before_task_publish.disconnect(count)
             delete_queue(queue)
             engine.turn_off(flow)
         if status != RunStatus.SUCCEEDED:
@@ -195,6 +207,9 @@ class Command(BaseCommand):
             "delivery": len(deliver),
             "run": len(execute),
             "delivery_and_run": len(deliver) + len(execute),
+            # Each published task is one a worker takes: the delivery's, and any the
+            # delivery or the run queued.
+            "tasks": len(published),
         }
 
     # -- Instant flow latency ----------------------------------------------------------------
@@ -262,7 +277,7 @@ class Command(BaseCommand):
         s = report["statements"]
         write(
             f"Statements: {s['change']} per change, {s['delivery']} per delivery, "
-            f"{s['run']} per run."
+            f"{s['run']} per run; {s['tasks']} Celery task(s) per run."
         )
         write(f"{'instant flow, 2 workers':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
         for row in report["instant"]["stages"]:

@@ -114,6 +114,8 @@ def _engine(report: dict) -> list[dict]:
                 f"{statements['delivery']} + {statements['run']}",
             )
         )
+        if statements.get("tasks"):
+            rows.append(_row(report, "b", "Celery tasks per run", f"{statements['tasks']}"))
     instant = {row["stage"]: row for row in report.get("instant", {}).get("stages", [])}
     done = instant.get("click -> run finished")
     if done:

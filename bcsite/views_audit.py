@@ -19,11 +19,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from bcsite.models import AuditEntry
-from bcsite.pages.paging import InvalidCursor, Sort, bounded_count, paginate
+from bcsite.pages.paging import Sort, bounded_count, page_for_request, paging_links
 from bcsite.registry import NavEntry, registry
 from bcsite.views import company_admin_required
 
@@ -233,29 +232,6 @@ def _company_users(request: HttpRequest) -> list[tuple[str, str]]:
     return [(str(pk), name) for pk, name in users]
 
 
-def _page_of(request: HttpRequest, entries: QuerySet, errors: list[str]):
-    after, before = request.GET.get("after") or None, request.GET.get("before") or None
-    try:
-        return paginate(entries, SORT, size=PAGE_SIZE, after=after, before=before, salt=SALT)
-    except InvalidCursor:
-        errors.append("That page link is no longer valid; showing the first page.")
-        return paginate(entries, SORT, size=PAGE_SIZE, salt=SALT)
-
-
-def _paging_urls(params: dict, page) -> dict:
-    base = reverse("audit-log")
-
-    def url(**cursor) -> str:
-        query = {**{k: v for k, v in params.items() if v not in (None, "")}, **cursor}
-        return f"{base}?{urlencode(query)}" if query else base
-
-    return {
-        "next_url": url(after=page.next_cursor) if page.next_cursor else "",
-        "previous_url": url(before=page.previous_cursor) if page.previous_cursor else "",
-        "first_url": url() if not page.is_first else "",
-    }
-
-
 @require_safe
 @company_admin_required("Only administrators of the company can see the audit log.")
 def audit_log(request: HttpRequest) -> HttpResponse:
@@ -272,7 +248,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             for error in field_errors
         ]
         entries, status = entries.none(), 400
-    page = _page_of(request, entries, errors)
+    page = page_for_request(request, entries, SORT, size=PAGE_SIZE, salt=SALT, errors=errors)
     count, more = bounded_count(entries, COUNT_LIMIT)
     context = {
         "form": form,
@@ -280,7 +256,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "count": count,
         "count_more": more,
-        **_paging_urls({k: request.GET.get(k, "") for k in FILTERS}, page),
+        **paging_links(reverse("audit-log"), {k: request.GET.get(k, "") for k in FILTERS}, page),
     }
     return render(request, "bcsite/audit_log.html", context, status=status)
 

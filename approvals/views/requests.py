@@ -47,7 +47,7 @@ from approvals.services import (
     is_approval_administrator,
 )
 from bcsite.pages.display import display
-from bcsite.pages.paging import InvalidCursor, Sort, bounded_count, paginate
+from bcsite.pages.paging import Sort, bounded_count, page_for_request, paging_links
 from bcsite.pages.views.common import safe_next
 from bcsite.registry import registry
 from bcsite.views import company_required
@@ -269,29 +269,6 @@ def _comments(approval_request: ApprovalRequest) -> list[dict]:
 # -- Requests to Approve ---------------------------------------------------------------------
 
 
-def _page_of(
-    request: HttpRequest, entries: QuerySet, sort: Sort, salt: str, errors: list[str]
-) -> Any:
-    after, before = request.GET.get("after") or None, request.GET.get("before") or None
-    try:
-        return paginate(entries, sort, size=PAGE_SIZE, after=after, before=before, salt=salt)
-    except InvalidCursor:
-        errors.append("That page link is no longer valid; showing the first page.")
-        return paginate(entries, sort, size=PAGE_SIZE, salt=salt)
-
-
-def _paging_urls(base: str, params: dict, page) -> dict:
-    def url(**cursor) -> str:
-        query = {**{k: v for k, v in params.items() if v not in (None, "")}, **cursor}
-        return f"{base}?{urlencode(query)}" if query else base
-
-    return {
-        "next_url": url(after=page.next_cursor) if page.next_cursor else "",
-        "previous_url": url(before=page.previous_cursor) if page.previous_cursor else "",
-        "first_url": url() if not page.is_first else "",
-    }
-
-
 @require_safe
 @company_required
 def requests_to_approve(request: HttpRequest) -> HttpResponse:
@@ -305,7 +282,9 @@ def requests_to_approve(request: HttpRequest) -> HttpResponse:
     if not show_all:
         entries = entries.filter(approver=request.user)
     entries = entries.select_related(*ENTRY_RELATIONS)
-    page = _page_of(request, entries, Sort("pk"), INBOX_SALT, errors)
+    page = page_for_request(
+        request, entries, Sort("pk"), size=PAGE_SIZE, salt=INBOX_SALT, errors=errors
+    )
     count, more = bounded_count(entries, COUNT_LIMIT)
     base = reverse("approvals:requests-to-approve")
     context = {
@@ -316,7 +295,7 @@ def requests_to_approve(request: HttpRequest) -> HttpResponse:
         "show_all": show_all,
         "may_show_all": is_approval_admin(request),
         "here": request.get_full_path(),
-        **_paging_urls(base, {"all": "1" if show_all else ""}, page),
+        **paging_links(base, {"all": "1" if show_all else ""}, page),
     }
     return render(request, "approvals/requests/to_approve.html", context)
 
@@ -451,7 +430,14 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         errors = [f"{form.fields[name].label}: {e}" for name, es in form.errors.items() for e in es]
         entries, status = entries.none(), 400
     entries = entries.select_related(*ENTRY_RELATIONS)
-    page = _page_of(request, entries, Sort("pk", descending=True), ENTRIES_SALT, errors)
+    page = page_for_request(
+        request,
+        entries,
+        Sort("pk", descending=True),
+        size=PAGE_SIZE,
+        salt=ENTRIES_SALT,
+        errors=errors,
+    )
     count, more = bounded_count(entries, COUNT_LIMIT)
     params = {k: request.GET.get(k, "") for k in ("table", "record", "status")}
     context = {
@@ -463,7 +449,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
         "sees_all": sees_all_entries(request),
         "record_label": record_label,
         "record_url": record_url,
-        **_paging_urls(reverse("approvals:entries"), params, page),
+        **paging_links(reverse("approvals:entries"), params, page),
     }
     return render(request, "approvals/requests/entries.html", context, status=status)
 

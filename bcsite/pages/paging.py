@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -188,6 +189,37 @@ def _last_page_through(
         rows = rows[:size][::-1]
         return KeysetPage(rows, None, _cursor_of(rows[0], sort, salt))
     return KeysetPage(rows[::-1], None, None)
+
+
+STALE_CURSOR = "That page link is no longer valid; showing the first page."
+
+
+def page_for_request(
+    request: Any, rows: models.QuerySet, sort: Sort, *, size: int, salt: str, errors: list[str]
+) -> KeysetPage:
+    """The page that the request's ``?after=`` or ``?before=`` cursor names. A cursor that is
+    stale or was tampered with gives the first page, and a message in ``errors``."""
+    after, before = request.GET.get("after") or None, request.GET.get("before") or None
+    try:
+        return paginate(rows, sort, size=size, after=after, before=before, salt=salt)
+    except InvalidCursor:
+        errors.append(STALE_CURSOR)
+        return paginate(rows, sort, size=size, salt=salt)
+
+
+def paging_links(base: str, params: dict, page: KeysetPage) -> dict[str, str]:
+    """``next_url``, ``previous_url`` and ``first_url`` of ``page`` (empty where there is
+    none), keeping the filters in ``params`` that have a value."""
+
+    def url(**cursor: str) -> str:
+        query = {**{k: v for k, v in params.items() if v not in (None, "")}, **cursor}
+        return f"{base}?{urlencode(query)}" if query else base
+
+    return {
+        "next_url": url(after=page.next_cursor) if page.next_cursor else "",
+        "previous_url": url(before=page.previous_cursor) if page.previous_cursor else "",
+        "first_url": url() if not page.is_first else "",
+    }
 
 
 def bounded_count(queryset: models.QuerySet, limit: int) -> tuple[int, bool]:

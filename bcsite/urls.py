@@ -23,3 +23,6 @@ urlpatterns = [
     path("settings/", include("bcsite.api.ui_urls")),
     path("", include("bcsite.pages.urls")),
 ]
+
+# A request refused before any view answers (a Host that is not allowed): JSON under /api/.
+handler400 = "bcsite.views.bad_request"

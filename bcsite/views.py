@@ -9,10 +9,11 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.views import defaults
 from django.views.decorators.http import require_safe
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -177,3 +178,24 @@ def tell_me(request: HttpRequest) -> HttpResponse:
         response = render(request, "bcsite/tellme.html", context)
     patch_vary_headers(response, ("HX-Request",))
     return response
+
+
+# -- Errors outside any view ----------------------------------------------------------------
+
+API_PREFIX = "/api/"
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400 for a request refused before any view (a Host header that is not allowed, a
+    malformed cookie): the API's error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return _api_error(
+            400,
+            "BadRequest",
+            "The request was refused: its Host header or another header is not allowed.",
+        )
+    return defaults.bad_request(request, exception)
+
+
+def _api_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)

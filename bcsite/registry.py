@@ -130,8 +130,8 @@ class Table:
     def get(self, company: Any, key: Any) -> models.Model | None:
         """The company's record whose id or No. is ``key``; None if it has none."""
         text = "" if key is None or isinstance(key, bool) else str(key).strip()
-        if not text:
-            return None
+        if not text or "\x00" in text:
+            return None  # no key holds a NUL (PostgreSQL cannot even compare one)
         rows = self.queryset(company)
         for attribute in dict.fromkeys(a for a in (self.id_field, self.number_field) if a):
             values = _key_values(_model_field(self.model, attribute), text)

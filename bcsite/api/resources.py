@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from django.db import models
 from django.db.models import Prefetch
 from rest_framework import status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -33,11 +33,32 @@ from bcsite.registry import Table, registry
 from records.models import Company, Membership
 
 
+class TextJSONParser(JSONParser):
+    """JSON whose strings hold no NUL character: no text column can store one (PostgreSQL
+    refuses them), so a body with one is refused as a whole, with a 400."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        if _holds_nul(data):
+            raise ParseError("Text in the body may not contain the NUL character (\\u0000).")
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return has_unstorable(value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class ApiView(APIView):
     """JSON in, JSON out, errors in BC's shape; the schema comes from ``openapi_operation``."""
 
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [TextJSONParser]
     schema = BCAutoSchema()
 
     def body_object(self, request: Request) -> dict:

@@ -16,13 +16,13 @@ from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bcsite.api.access import api_companies, api_company
 from bcsite.api.delivery import iso_z
 from bcsite.api.errors import error_response
+from bcsite.api.resources import TextJSONParser
 from bcsite.api.subscription_services import (
     APP_ID,
     api_subscription_delete,
@@ -360,7 +360,7 @@ _KEY = OpenApiParameter("key", str, OpenApiParameter.PATH, description="The subs
 
 class _JsonView(APIView):
     # Bodies are JSON, as BC's: a form post is 415, not guessed at.
-    parser_classes = [JSONParser]
+    parser_classes = [TextJSONParser]
 
 
 class SubscriptionListView(_JsonView):

@@ -361,6 +361,20 @@ def test_post_refusals_are_400_with_the_services_message(api_client, company):
     assert garbage.status_code == 400
 
 
+def test_text_with_a_nul_character_is_refused_not_stored(api_client, company):
+    # PostgreSQL cannot store or even compare NUL: a body holding one is a 400, wherever it is.
+    for body in (
+        {"displayName": "Ada\x00tum"},
+        {"number": "10000", "customerId": "C\x00"},
+        {"displayName": "Adatum", "x": ["\x00"]},
+    ):
+        entity = "salesOrders" if "customerId" in body else "customers"
+        response = api_client.post(f"{base(company)}/{entity}", body, format="json")
+        assert response.status_code == 400, body
+        assert "NUL" in error(response)["message"]
+    assert not Customer.objects.filter(company=company).exists()
+
+
 def test_patch_needs_the_current_etag(api_client, company, customers):
     url = f"{base(company)}/customers({customers[0].system_id})"
     tag = api_client.get(url).json()["@odata.etag"]
